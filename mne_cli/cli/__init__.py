@@ -1,0 +1,1 @@
+"""Command-line front ends: one thin click command per MNE-C tool."""

@@ -1,0 +1,26 @@
+"""Exceptions raised by mne_cli.
+
+Every message is one sentence meant for the user: it names the file (when
+there is one), says what is wrong and, when known, how to fix it. The command
+runner prints it on one line of stderr and exits with status 1.
+"""
+
+
+class MneCliError(Exception):
+    """Base class of every error a user can cause with bad input."""
+
+
+class FifError(MneCliError):
+    """A FIF file is missing, unreadable, corrupt or truncated."""
+
+
+class InputError(MneCliError):
+    """An input file (or option value) has contents we cannot use."""
+
+
+class GeometryError(MneCliError):
+    """A surface or source geometry fails a consistency check."""
+
+
+class NotImplementedYetError(MneCliError):
+    """The command parsed its options but its computation is not built yet."""

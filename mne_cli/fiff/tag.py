@@ -1,0 +1,307 @@
+"""FIF tags: the 16-byte header and the payload of every data type.
+
+``decode`` turns a payload into a Python value and ``encode`` does the
+reverse; both dispatch on the type code, and scalar element sizes come from
+``constants.SCALAR_DTYPES``. Decoded values:
+
+* scalar types: 1-D numpy array in native byte order
+* string: ``str`` (Latin-1)
+* id, ch_info, dig_point, coord_trans: the dataclasses of ``objects``
+* dir_entry: int array, shape (n, 4): kind, type, size, position
+* dense matrix: numpy array with the stored shape
+* sparse matrix: ``scipy.sparse.csc_matrix`` or ``csr_matrix``
+* anything else: the raw payload ``bytes``
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse
+
+from ..errors import FifError
+from ..objects import Channel, DigPoint, FileId, Transform
+from .constants import (
+    DENSE_MATRIX_ELEMENTS,
+    SCALAR_DTYPES,
+    SPARSE_MATRIX_ELEMENTS,
+    Type,
+)
+
+HEADER = struct.Struct(">iIii")  # kind, type (unsigned), size, next
+HEADER_SIZE = HEADER.size
+
+# next-field values
+NEXT_SEQUENTIAL = 0
+NEXT_NONE = -1
+
+_ID = struct.Struct(">iiiii")
+_CH_INFO = struct.Struct(">3i2fi12f2i16s")
+_DIG_POINT = struct.Struct(">2i3f")
+_COORD_TRANS = struct.Struct(">2i24f")
+_OLD_PACK_HEAD = struct.Struct(">2f")
+
+
+@dataclass(frozen=True)
+class TagHeader:
+    """Where a tag sits and what it holds; the payload follows at ``pos + 16``."""
+
+    kind: int
+    type: int
+    size: int
+    next: int
+    pos: int
+
+    @property
+    def data_pos(self) -> int:
+        return self.pos + HEADER_SIZE
+
+
+def pack_header(kind: int, type_code: int, size: int, next_: int = NEXT_SEQUENTIAL) -> bytes:
+    return HEADER.pack(kind, type_code, size, next_)
+
+
+# --- decoding ---------------------------------------------------------------
+
+def decode(type_code: int, payload: bytes, where: str):
+    """Decode one tag payload; ``where`` names file and offset for errors."""
+    try:
+        if type_code & Type.MATRIX_CODE_MASK:
+            return _decode_matrix(type_code, payload, where)
+        decoder = _DECODERS.get(type_code)
+        if decoder is not None:
+            return decoder(payload, where)
+        if type_code in SCALAR_DTYPES:
+            return _decode_scalars(SCALAR_DTYPES[type_code], payload, where)
+        return bytes(payload)
+    except FifError:
+        raise
+    except (struct.error, ValueError, IndexError) as err:
+        raise FifError(f"{where}: cannot decode data of type {type_code} ({err})") from None
+
+
+def _decode_scalars(dtype: np.dtype, payload: bytes, where: str) -> np.ndarray:
+    if len(payload) % dtype.itemsize:
+        raise FifError(
+            f"{where}: payload of {len(payload)} bytes is not a whole number of "
+            f"{dtype.itemsize}-byte elements"
+        )
+    return np.frombuffer(payload, dtype).astype(dtype.newbyteorder("="))
+
+
+def _structs(fmt: struct.Struct, payload: bytes, where: str, name: str):
+    if len(payload) == 0 or len(payload) % fmt.size:
+        raise FifError(f"{where}: {name} payload has {len(payload)} bytes, not a multiple of {fmt.size}")
+    return [fmt.unpack_from(payload, off) for off in range(0, len(payload), fmt.size)]
+
+
+def _one_or_list(items):
+    return items[0] if len(items) == 1 else items
+
+
+def _decode_id(payload, where):
+    return _one_or_list([
+        FileId(v[0], (v[1], v[2]), v[3], v[4]) for v in _structs(_ID, payload, where, "id struct")
+    ])
+
+
+def _decode_ch_info(payload, where):
+    chans = []
+    for v in _structs(_CH_INFO, payload, where, "channel info"):
+        name = v[21].split(b"\0", 1)[0].decode("latin-1")
+        chans.append(Channel(
+            scanno=v[0], logno=v[1], kind=v[2], range=v[3], cal=v[4], coil_type=v[5],
+            loc=np.array(v[6:18], np.float64), unit=v[18], unit_mul=v[19], name=name,
+        ))
+    return _one_or_list(chans)
+
+
+def _decode_dig_point(payload, where):
+    return _one_or_list([
+        DigPoint(v[0], v[1], np.array(v[2:5], np.float64))
+        for v in _structs(_DIG_POINT, payload, where, "dig point")
+    ])
+
+
+def _decode_coord_trans(payload, where):
+    trans = []
+    for v in _structs(_COORD_TRANS, payload, where, "coordinate transform"):
+        matrix = np.eye(4)
+        matrix[:3, :3] = np.reshape(v[2:11], (3, 3))
+        matrix[:3, 3] = v[11:14]
+        trans.append(Transform(v[0], v[1], matrix))
+    return _one_or_list(trans)
+
+
+def _decode_string(payload, where):
+    return bytes(payload).decode("latin-1")
+
+
+def _decode_void(payload, where):
+    return None
+
+
+def _decode_dir_entries(payload, where):
+    return _decode_scalars(SCALAR_DTYPES[Type.INT], payload, where).reshape(-1, 4)
+
+
+def _decode_old_pack(payload, where):
+    offset, scale = _OLD_PACK_HEAD.unpack_from(payload)
+    ints = _decode_scalars(SCALAR_DTYPES[Type.SHORT], payload[_OLD_PACK_HEAD.size:], where)
+    return offset + scale * ints.astype(np.float32)
+
+
+_DECODERS = {
+    Type.VOID: _decode_void,
+    Type.STRING: _decode_string,
+    Type.ID: _decode_id,
+    Type.CH_INFO: _decode_ch_info,
+    Type.DIG_POINT: _decode_dig_point,
+    Type.COORD_TRANS: _decode_coord_trans,
+    Type.DIR_ENTRY: _decode_dir_entries,
+    Type.OLD_PACK: _decode_old_pack,
+}
+
+
+def _decode_matrix(type_code: int, payload: bytes, where: str):
+    code = type_code & Type.MATRIX_CODE_MASK
+    element = type_code & Type.ELEMENT_MASK
+    if code == Type.MATRIX_DENSE:
+        if element not in DENSE_MATRIX_ELEMENTS:
+            raise FifError(f"{where}: dense matrix of element type {element} is not supported")
+        dtype = SCALAR_DTYPES[element]
+        ints = SCALAR_DTYPES[Type.INT]
+        if len(payload) < 4:
+            raise FifError(f"{where}: matrix payload too short ({len(payload)} bytes)")
+        ndim = int(np.frombuffer(payload[-4:], ints)[0])
+        if not 1 <= ndim <= 8 or len(payload) < 4 * (ndim + 1):
+            raise FifError(f"{where}: matrix claims {ndim} dimensions")
+        dims = np.frombuffer(payload[-4 * (ndim + 1):-4], ints)[::-1].astype(np.int64)
+        if np.any(dims < 0) or dtype.itemsize * int(np.prod(dims)) != len(payload) - 4 * (ndim + 1):
+            raise FifError(f"{where}: matrix dimensions {tuple(dims)} do not match the {len(payload)}-byte payload")
+        values = np.frombuffer(payload, dtype, count=int(np.prod(dims)))
+        return values.astype(dtype.newbyteorder("=")).reshape(dims)
+    if code in (Type.MATRIX_SPARSE_CCS, Type.MATRIX_SPARSE_RCS):
+        if element not in SPARSE_MATRIX_ELEMENTS:
+            raise FifError(f"{where}: sparse matrix of element type {element} is not supported")
+        return _decode_sparse(code, SCALAR_DTYPES[element], payload, where)
+    raise FifError(f"{where}: unknown matrix coding {code:#x}")
+
+
+def _decode_sparse(code, dtype, payload, where):
+    ints = SCALAR_DTYPES[Type.INT]
+    if len(payload) < 16:
+        raise FifError(f"{where}: sparse matrix payload too short ({len(payload)} bytes)")
+    nnz, nrow, ncol, ndim = (int(x) for x in np.frombuffer(payload[-16:], ints))
+    rcs = code == Type.MATRIX_SPARSE_RCS
+    nptr = (nrow if rcs else ncol) + 1
+    expected = nnz * dtype.itemsize + 4 * nnz + 4 * nptr + 16
+    if ndim != 2 or min(nnz, nrow, ncol) < 0 or expected != len(payload):
+        raise FifError(
+            f"{where}: sparse matrix header (nnz={nnz}, {nrow}x{ncol}, ndim={ndim}) "
+            f"does not match the {len(payload)}-byte payload"
+        )
+    off = nnz * dtype.itemsize
+    data = np.frombuffer(payload, dtype, count=nnz).astype(dtype.newbyteorder("="))
+    indices = np.frombuffer(payload, ints, count=nnz, offset=off).astype(np.int32)
+    indptr = np.frombuffer(payload, ints, count=nptr, offset=off + 4 * nnz).astype(np.int32)
+    limit = ncol if rcs else nrow
+    if (indptr[0] != 0 or indptr[-1] != nnz or np.any(np.diff(indptr) < 0)
+            or (nnz and (indices.min() < 0 or indices.max() >= limit))):
+        raise FifError(f"{where}: sparse matrix index arrays are inconsistent")
+    cls = scipy.sparse.csr_matrix if rcs else scipy.sparse.csc_matrix
+    return cls((data, indices, indptr), shape=(nrow, ncol))
+
+
+# --- encoding ---------------------------------------------------------------
+
+def encode(type_code: int, value) -> bytes:
+    """Encode ``value`` as the payload of a tag of ``type_code``."""
+    if type_code & Type.MATRIX_CODE_MASK:
+        return _encode_matrix(type_code, value)
+    encoder = _ENCODERS.get(type_code)
+    if encoder is not None:
+        return encoder(value)
+    if type_code in SCALAR_DTYPES:
+        return np.ascontiguousarray(value, SCALAR_DTYPES[type_code]).tobytes()
+    raise TypeError(f"cannot encode FIF type {type_code}")
+
+
+def _as_list(value):
+    return value if isinstance(value, (list, tuple)) else [value]
+
+
+def _encode_id(value):
+    return b"".join(
+        _ID.pack(v.version, v.machid[0], v.machid[1], v.secs, v.usecs) for v in _as_list(value)
+    )
+
+
+def _encode_ch_info(value):
+    out = []
+    for ch in _as_list(value):
+        name = ch.name.encode("latin-1")[:15]
+        out.append(_CH_INFO.pack(
+            ch.scanno, ch.logno, ch.kind, ch.range, ch.cal, ch.coil_type,
+            *np.asarray(ch.loc, np.float64).ravel()[:12], ch.unit, ch.unit_mul, name,
+        ))
+    return b"".join(out)
+
+
+def _encode_dig_point(value):
+    return b"".join(_DIG_POINT.pack(d.kind, d.ident, *np.asarray(d.r, float)) for d in _as_list(value))
+
+
+def _encode_coord_trans(value):
+    out = []
+    for t in _as_list(value):
+        inv = np.linalg.inv(t.matrix)
+        out.append(_COORD_TRANS.pack(
+            t.from_frame, t.to_frame,
+            *t.matrix[:3, :3].ravel(), *t.matrix[:3, 3], *inv[:3, :3].ravel(), *inv[:3, 3],
+        ))
+    return b"".join(out)
+
+
+def _encode_string(value):
+    return value.encode("latin-1")
+
+
+def _encode_void(value):
+    return b""
+
+
+def _encode_dir_entries(value):
+    return np.ascontiguousarray(value, SCALAR_DTYPES[Type.INT]).tobytes()
+
+
+_ENCODERS = {
+    Type.VOID: _encode_void,
+    Type.STRING: _encode_string,
+    Type.ID: _encode_id,
+    Type.CH_INFO: _encode_ch_info,
+    Type.DIG_POINT: _encode_dig_point,
+    Type.COORD_TRANS: _encode_coord_trans,
+    Type.DIR_ENTRY: _encode_dir_entries,
+}
+
+
+def _encode_matrix(type_code, value):
+    code = type_code & Type.MATRIX_CODE_MASK
+    dtype = SCALAR_DTYPES[type_code & Type.ELEMENT_MASK]
+    ints = SCALAR_DTYPES[Type.INT]
+    if code == Type.MATRIX_DENSE:
+        arr = np.asarray(value)
+        return (np.ascontiguousarray(arr, dtype).tobytes()
+                + np.array(arr.shape[::-1] + (arr.ndim,), ints).tobytes())
+    rcs = code == Type.MATRIX_SPARSE_RCS
+    mat = scipy.sparse.csr_matrix(value) if rcs else scipy.sparse.csc_matrix(value)
+    mat.sort_indices()
+    return b"".join([
+        np.ascontiguousarray(mat.data, dtype).tobytes(),
+        np.ascontiguousarray(mat.indices, ints).tobytes(),
+        np.ascontiguousarray(mat.indptr, ints).tobytes(),
+        np.array([mat.nnz, mat.shape[0], mat.shape[1], 2], ints).tobytes(),
+    ])

@@ -1,0 +1,193 @@
+"""Reading a FIF file into its block tree.
+
+The whole file is read into memory (``.fif.gz`` is decompressed first), the
+tag chain is walked from offset 0 by following each tag's ``next`` field,
+and BLOCK_START/BLOCK_END tags build a tree of :class:`Node`. Payloads are
+decoded only when asked for. Any inconsistency raises
+:class:`~mne_cli.errors.FifError` naming the file and the offset.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import FifError
+from .constants import Block, Kind, Type
+from .tag import HEADER, HEADER_SIZE, NEXT_NONE, NEXT_SEQUENTIAL, TagHeader, decode
+
+_MISSING = object()
+
+
+@dataclass
+class Node:
+    """One block of a FIF file: its own tags and its child blocks."""
+
+    block: int
+    fif: FifFile = field(repr=False)
+    tags: list[TagHeader] = field(default_factory=list, repr=False)
+    children: list[Node] = field(default_factory=list, repr=False)
+
+    def find_blocks(self, block: int) -> list[Node]:
+        """All blocks of kind ``block`` in this subtree, depth-first pre-order."""
+        found = [self] if self.block == block else []
+        for child in self.children:
+            found.extend(child.find_blocks(block))
+        return found
+
+    def find_tag(self, kind: int) -> TagHeader | None:
+        """First tag of ``kind`` directly in this block (children not searched)."""
+        return next((t for t in self.tags if t.kind == kind), None)
+
+    def has(self, kind: int) -> bool:
+        return self.find_tag(kind) is not None
+
+    def read(self, kind: int, default=_MISSING):
+        """Decoded value of the first ``kind`` tag of this block.
+
+        Without ``default`` a missing tag raises FifError naming the file.
+        """
+        tag = self.find_tag(kind)
+        if tag is None:
+            if default is _MISSING:
+                raise FifError(
+                    f"{self.fif.name}: block {self.block} has no tag {kind}; "
+                    "the file is incomplete or not of the expected kind"
+                )
+            return default
+        return self.fif.read_tag(tag)
+
+    def read_all(self, kind: int) -> list:
+        """Decoded values of every ``kind`` tag of this block, in file order."""
+        return [self.fif.read_tag(t) for t in self.tags if t.kind == kind]
+
+    def read_int(self, kind: int, default=_MISSING) -> int:
+        value = self.read(kind, default)
+        return value if value is default else int(self._scalar(kind, value))
+
+    def read_float(self, kind: int, default=_MISSING) -> float:
+        value = self.read(kind, default)
+        return value if value is default else float(self._scalar(kind, value))
+
+    def read_string(self, kind: int, default=_MISSING) -> str:
+        value = self.read(kind, default)
+        if value is not default and not isinstance(value, str):
+            raise FifError(f"{self.fif.name}: tag {kind} holds no string")
+        return value
+
+    def _scalar(self, kind, value):
+        arr = np.asarray(value) if isinstance(value, np.ndarray) else None
+        if arr is None or arr.size < 1:
+            raise FifError(f"{self.fif.name}: tag {kind} in block {self.block} holds no number")
+        return arr.ravel()[0]
+
+
+class FifFile:
+    """An opened FIF file: its bytes, its tags and the root of its block tree."""
+
+    def __init__(self, name: str, data: bytes):
+        self.name = name
+        self.data = data
+        self.tags = _walk_tags(name, data)
+        self.root = _build_tree(self)
+
+    def read_tag(self, tag: TagHeader):
+        """Decode the payload of ``tag``."""
+        payload = memoryview(self.data)[tag.data_pos:tag.data_pos + tag.size]
+        return decode(tag.type, payload, f"{self.name}: tag {tag.kind} at offset {tag.pos}")
+
+    @property
+    def file_id(self):
+        return self.read_tag(self.tags[0])
+
+
+def open_fif(path) -> FifFile:
+    """Read a FIF (or gzip-compressed ``.fif.gz``) file into a :class:`FifFile`."""
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as fid:
+            data = fid.read()
+    except FileNotFoundError:
+        raise FifError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise FifError(f"{name}: is a directory, not a FIF file") from None
+    except OSError as err:
+        raise FifError(f"{name}: cannot be read ({err.strerror})") from None
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as err:
+            raise FifError(f"{name}: corrupt gzip compression ({err})") from None
+    return FifFile(name, data)
+
+
+def _walk_tags(name: str, data: bytes) -> list[TagHeader]:
+    size = len(data)
+    if size == 0:
+        raise FifError(f"{name}: the file is empty, not a FIF file")
+    tags = []
+    pos = 0
+    seen = set()
+    while True:
+        if pos + HEADER_SIZE > size:
+            raise FifError(
+                f"{name}: truncated: the tag header at offset {pos} runs past the end "
+                f"of the file ({size} bytes)"
+            )
+        kind, type_code, length, next_ = HEADER.unpack_from(data, pos)
+        if not tags and (kind != Kind.FILE_ID or type_code != Type.ID or length != 20):
+            raise FifError(f"{name}: the file does not start with a file id tag; it is not a FIF file")
+        if length < 0 or pos + HEADER_SIZE + length > size:
+            raise FifError(
+                f"{name}: truncated or corrupt: tag {kind} at offset {pos} claims "
+                f"{length} bytes of data but the file has {size} bytes"
+            )
+        tags.append(TagHeader(kind, type_code, length, next_, pos))
+        seen.add(pos)
+        if next_ == NEXT_NONE:
+            return tags
+        if next_ == NEXT_SEQUENTIAL:
+            pos = pos + HEADER_SIZE + length
+            if pos == size:
+                return tags  # a writer that left out the closing next = -1
+        elif next_ > 0:
+            pos = next_
+        else:
+            raise FifError(f"{name}: corrupt: tag {kind} at offset {pos} has invalid next pointer {next_}")
+        if pos in seen:
+            raise FifError(f"{name}: corrupt: the tag chain loops back to offset {pos}")
+
+
+def _build_tree(fif: FifFile) -> Node:
+    root = Node(Block.ROOT, fif)
+    stack = [root]
+    for tag in fif.tags:
+        if tag.kind == Kind.BLOCK_START:
+            node = Node(_block_kind(fif, tag), fif)
+            stack[-1].children.append(node)
+            stack.append(node)
+        elif tag.kind == Kind.BLOCK_END:
+            if len(stack) == 1 or _block_kind(fif, tag) != stack[-1].block:
+                raise FifError(
+                    f"{fif.name}: corrupt: block end at offset {tag.pos} does not match an open block"
+                )
+            stack.pop()
+        else:
+            stack[-1].tags.append(tag)
+    if len(stack) > 1:
+        raise FifError(
+            f"{fif.name}: truncated: the file ends inside block {stack[-1].block} "
+            f"(after offset {fif.tags[-1].pos})"
+        )
+    return root
+
+
+def _block_kind(fif: FifFile, tag: TagHeader) -> int:
+    value = fif.read_tag(tag)
+    if not isinstance(value, np.ndarray) or value.size != 1:
+        raise FifError(f"{fif.name}: corrupt: block tag at offset {tag.pos} does not hold one integer")
+    return int(value[0])

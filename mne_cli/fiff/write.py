@@ -1,0 +1,139 @@
+"""Writing FIF files.
+
+``fif_writer(path)`` opens a temporary file beside the target, writes the
+mandatory header (FILE_ID, DIR_POINTER = -1, FREE_LIST = -1; SPEC section
+1.2), lets the caller stream blocks and tags, writes the closing NOP with
+``next = -1`` and only then renames the file into place. If anything fails
+the temporary file is removed and an earlier file at ``path`` is untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+import uuid
+
+import numpy as np
+
+from ..errors import FifError
+from ..objects import FileId
+from .constants import FILE_VERSION, SCALAR_DTYPES, Block, Kind, Type, type_for_dtype
+from .tag import NEXT_NONE, encode, pack_header
+
+
+def new_file_id() -> FileId:
+    """A fresh id struct: this machine's node id and the current time."""
+    node = uuid.getnode()
+    now = time.time()
+    return FileId(FILE_VERSION, (node >> 32 & 0x7FFFFFFF, node & 0x7FFFFFFF),
+                  int(now), int((now % 1) * 1e6))
+
+
+class FifWriter:
+    """Streams tags into an open binary file; use through :func:`fif_writer`."""
+
+    def __init__(self, fid):
+        self._fid = fid
+        self._open_blocks: list[int] = []
+
+    def write(self, kind: int, type_code: int, value) -> None:
+        """Write one tag of any type; the payload is encoded by ``tag.encode``."""
+        payload = encode(type_code, value)
+        self._fid.write(pack_header(kind, type_code, len(payload)))
+        self._fid.write(payload)
+
+    @contextlib.contextmanager
+    def block(self, kind: int):
+        """``with writer.block(Block.X):`` wraps the tags written inside."""
+        self.write(Kind.BLOCK_START, Type.INT, [kind])
+        self._open_blocks.append(kind)
+        yield self
+        self._open_blocks.pop()
+        self.write(Kind.BLOCK_END, Type.INT, [kind])
+
+    def write_int(self, kind: int, value) -> None:
+        """Scalar or 1-D int tag."""
+        self.write(kind, Type.INT, np.atleast_1d(value))
+
+    def write_float(self, kind: int, value) -> None:
+        """Scalar or 1-D float32 tag."""
+        self.write(kind, Type.FLOAT, np.atleast_1d(value))
+
+    def write_double(self, kind: int, value) -> None:
+        self.write(kind, Type.DOUBLE, np.atleast_1d(value))
+
+    def write_string(self, kind: int, value: str) -> None:
+        self.write(kind, Type.STRING, value)
+
+    def write_name_list(self, kind: int, names: list[str]) -> None:
+        """Names joined by ':' (a literal colon escaped as MNE-Python does)."""
+        self.write_string(kind, ":".join(n.replace(":", "{COLON}") for n in names))
+
+    def write_id(self, kind: int, file_id: FileId) -> None:
+        self.write(kind, Type.ID, file_id)
+
+    def write_transform(self, transform) -> None:
+        self.write(Kind.COORD_TRANS, Type.COORD_TRANS, transform)
+
+    def write_matrix(self, kind: int, array, element_type: int | None = None) -> None:
+        """Dense matrix tag; the element type follows the array's dtype
+        (float64 data are stored as float32 unless ``element_type`` says
+        otherwise, as the FIF files of MNE store geometry)."""
+        array = np.asarray(array)
+        if element_type is None:
+            element_type = type_for_dtype(array.dtype)
+            if element_type == Type.DOUBLE:
+                element_type = Type.FLOAT
+        if element_type not in SCALAR_DTYPES:
+            raise TypeError(f"no matrix element type {element_type}")
+        self.write(kind, Type.MATRIX_DENSE | element_type, array)
+
+    def write_sparse(self, kind: int, matrix, rcs: bool = True) -> None:
+        """Sparse float32 matrix tag, row-compressed (RCS) by default."""
+        code = Type.MATRIX_SPARSE_RCS if rcs else Type.MATRIX_SPARSE_CCS
+        self.write(kind, code | Type.FLOAT, matrix)
+
+    def write_env(self, command_line: str, working_dir: str | None = None) -> None:
+        """The provenance block MNE-C attaches: working dir and command line."""
+        with self.block(Block.MNE_ENV):
+            self.write_id(Kind.BLOCK_ID, new_file_id())
+            self.write_string(Kind.MNE_ENV_WORKING_DIR, working_dir or os.getcwd())
+            self.write_string(Kind.MNE_ENV_COMMAND_LINE, command_line)
+
+
+@contextlib.contextmanager
+def fif_writer(path):
+    """Write a FIF file atomically: ``with fif_writer(p) as w: ...``."""
+    target = os.path.abspath(os.fspath(path))
+    directory = os.path.dirname(target)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp",
+                                   dir=directory)
+    except OSError as err:
+        raise FifError(f"{path}: cannot write the output file ({err.strerror})") from None
+    try:
+        with os.fdopen(fd, "wb") as fid:
+            writer = FifWriter(fid)
+            writer.write_id(Kind.FILE_ID, new_file_id())
+            writer.write_int(Kind.DIR_POINTER, -1)
+            writer.write_int(Kind.FREE_LIST, -1)
+            yield writer
+            if writer._open_blocks:
+                raise RuntimeError(f"blocks left open: {writer._open_blocks}")
+            fid.write(pack_header(Kind.NOP, Type.VOID, 0, NEXT_NONE))
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException as err:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(err, OSError) and not isinstance(err, FileNotFoundError):
+            raise FifError(f"{path}: cannot write the output file ({err.strerror})") from None
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

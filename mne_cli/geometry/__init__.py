@@ -1,0 +1,1 @@
+"""Geometry shared by the tools: triangle data, normals, solid angles."""

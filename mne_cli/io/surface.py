@@ -1,0 +1,119 @@
+"""Triangulated surfaces from FreeSurfer binary files and ASCII ``.tri`` files.
+
+Coordinates become metres here; triangles are 0-based in memory.
+FreeSurfer files go through nibabel (SPEC section 3.1); the ``.tri`` format
+(SPEC section 3.2) has its own small reader and writer.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import InputError
+
+MM_PER_M = 1000.0
+
+
+def read_freesurfer_surface(path) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices (n, 3) in metres and triangles (t, 3), 0-based.
+
+    Triangle (tri) and quad FreeSurfer files are accepted; quads are split
+    into two triangles by nibabel.
+    """
+    import nibabel.freesurfer
+
+    name = os.fspath(path)
+    try:
+        rr, tris = nibabel.freesurfer.read_geometry(name)
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except (ValueError, OSError, EOFError, IndexError) as err:
+        raise InputError(f"{name}: not a readable FreeSurfer surface file ({err})") from None
+    rr = np.asarray(rr, np.float64) / MM_PER_M
+    tris = np.asarray(tris, np.int64)
+    _check_triangles(name, tris, len(rr))
+    return rr, tris
+
+
+def write_freesurfer_surface(path, rr: np.ndarray, tris: np.ndarray) -> None:
+    """Write a FreeSurfer triangle file; ``rr`` in metres."""
+    import nibabel.freesurfer
+
+    nibabel.freesurfer.write_geometry(os.fspath(path), np.asarray(rr) * MM_PER_M,
+                                      np.asarray(tris, np.int32))
+
+
+def read_tri(path, meters: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Read an ASCII ``.tri`` surface.
+
+    Parameters
+    ----------
+    path : path-like
+    meters : bool
+        Coordinates in the file are metres (``--meters``); else millimetres.
+
+    Returns
+    -------
+    rr : ndarray, shape (n, 3)
+        Vertices in metres. Any normals in the file are ignored.
+    tris : ndarray, shape (t, 3)
+        Triangles, 0-based, in file order (not swapped).
+    """
+    name = os.fspath(path)
+    try:
+        with open(name, encoding="latin-1") as fid:
+            rows = [line.split() for line in fid if line.strip()]
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except OSError as err:
+        raise InputError(f"{name}: cannot be read ({err.strerror})") from None
+    try:
+        nvert = _count(rows, 0)
+        verts = _numbers(rows[1:1 + nvert], (3, 4, 6, 7), float)
+        rr = verts[:, 1:4] if verts.shape[1] in (4, 7) else verts[:, :3]
+        ntri = _count(rows, 1 + nvert)
+        tri_rows = _numbers(rows[2 + nvert:2 + nvert + ntri], (3, 4), int)
+        if len(rr) != nvert or len(tri_rows) != ntri:
+            raise ValueError("the file ends early")
+    except (ValueError, IndexError) as err:
+        raise InputError(f"{name}: not a valid .tri surface file ({err})") from None
+    tris = tri_rows[:, -3:] - 1
+    _check_triangles(name, tris, nvert)
+    scale = 1.0 if meters else 1.0 / MM_PER_M
+    return rr * scale, tris
+
+
+def write_tri(path, rr: np.ndarray, tris: np.ndarray) -> None:
+    """Write a ``.tri`` file: numbered vertices in mm, 1-based triangles."""
+    with open(os.fspath(path), "w") as fid:
+        fid.write(f"{len(rr)}\n")
+        for k, r in enumerate(np.asarray(rr) * MM_PER_M, start=1):
+            fid.write(f"{k} {r[0]:.6f} {r[1]:.6f} {r[2]:.6f}\n")
+        fid.write(f"{len(tris)}\n")
+        for k, t in enumerate(np.asarray(tris) + 1, start=1):
+            fid.write(f"{k} {t[0]} {t[1]} {t[2]}\n")
+
+
+def _count(rows, index) -> int:
+    if index >= len(rows) or len(rows[index]) != 1:
+        raise ValueError(f"expected a count on its own line at data line {index + 1}")
+    count = int(rows[index][0])
+    if count < 0:
+        raise ValueError(f"negative count {count}")
+    return count
+
+
+def _numbers(rows, widths, kind) -> np.ndarray:
+    if not rows:
+        return np.zeros((0, widths[0]), kind)
+    width = len(rows[0])
+    if width not in widths or any(len(r) != width for r in rows):
+        raise ValueError(f"lines must have {' or '.join(map(str, widths))} numbers each")
+    return np.array(rows, dtype=float).astype(kind)
+
+
+def _check_triangles(name: str, tris: np.ndarray, nvert: int) -> None:
+    if len(tris) and (tris.min() < 0 or tris.max() >= nvert):
+        raise InputError(f"{name}: triangles refer to vertices outside 1..{nvert}")
