@@ -110,7 +110,7 @@ def _decode_id(payload, where):
 def _decode_ch_info(payload, where):
     chans = []
     for v in _structs(_CH_INFO, payload, where, "channel info"):
-        name = v[21].split(b"\0", 1)[0].decode("latin-1")
+        name = v[20].split(b"\0", 1)[0].decode("latin-1")
         chans.append(Channel(
             scanno=v[0], logno=v[1], kind=v[2], range=v[3], cal=v[4], coil_type=v[5],
             loc=np.array(v[6:18], np.float64), unit=v[18], unit_mul=v[19], name=name,
