@@ -1,0 +1,1 @@
+"""mne_cli test suite."""
