@@ -97,7 +97,9 @@ def write_tri(path, rr: np.ndarray, tris: np.ndarray) -> None:
 
 
 def _count(rows, index) -> int:
-    if index >= len(rows) or len(rows[index]) != 1:
+    if index >= len(rows):
+        raise ValueError("the file ends early")
+    if len(rows[index]) != 1:
         raise ValueError(f"expected a count on its own line at data line {index + 1}")
     count = int(rows[index][0])
     if count < 0:
