@@ -22,7 +22,9 @@ import numpy as np
 import scipy.sparse
 
 from ..errors import FifError
-from ..objects import Channel, DigPoint, FileId, Transform
+# objects imports fiff.constants, so take the module, not its names, to
+# stay importable in either order.
+from .. import objects
 from .constants import (
     DENSE_MATRIX_ELEMENTS,
     SCALAR_DTYPES,
@@ -103,7 +105,7 @@ def _one_or_list(items):
 
 def _decode_id(payload, where):
     return _one_or_list([
-        FileId(v[0], (v[1], v[2]), v[3], v[4]) for v in _structs(_ID, payload, where, "id struct")
+        objects.FileId(v[0], (v[1], v[2]), v[3], v[4]) for v in _structs(_ID, payload, where, "id struct")
     ])
 
 
@@ -111,7 +113,7 @@ def _decode_ch_info(payload, where):
     chans = []
     for v in _structs(_CH_INFO, payload, where, "channel info"):
         name = v[20].split(b"\0", 1)[0].decode("latin-1")
-        chans.append(Channel(
+        chans.append(objects.Channel(
             scanno=v[0], logno=v[1], kind=v[2], range=v[3], cal=v[4], coil_type=v[5],
             loc=np.array(v[6:18], np.float64), unit=v[18], unit_mul=v[19], name=name,
         ))
@@ -120,7 +122,7 @@ def _decode_ch_info(payload, where):
 
 def _decode_dig_point(payload, where):
     return _one_or_list([
-        DigPoint(v[0], v[1], np.array(v[2:5], np.float64))
+        objects.DigPoint(v[0], v[1], np.array(v[2:5], np.float64))
         for v in _structs(_DIG_POINT, payload, where, "dig point")
     ])
 
@@ -131,7 +133,7 @@ def _decode_coord_trans(payload, where):
         matrix = np.eye(4)
         matrix[:3, :3] = np.reshape(v[2:11], (3, 3))
         matrix[:3, 3] = v[11:14]
-        trans.append(Transform(v[0], v[1], matrix))
+        trans.append(objects.Transform(v[0], v[1], matrix))
     return _one_or_list(trans)
 
 

@@ -18,16 +18,16 @@ import uuid
 import numpy as np
 
 from ..errors import FifError
-from ..objects import FileId
+from .. import objects
 from .constants import FILE_VERSION, SCALAR_DTYPES, Block, Kind, Type, type_for_dtype
 from .tag import NEXT_NONE, encode, pack_header
 
 
-def new_file_id() -> FileId:
+def new_file_id() -> objects.FileId:
     """A fresh id struct: this machine's node id and the current time."""
     node = uuid.getnode()
     now = time.time()
-    return FileId(FILE_VERSION, (node >> 32 & 0x7FFFFFFF, node & 0x7FFFFFFF),
+    return objects.FileId(FILE_VERSION, (node >> 32 & 0x7FFFFFFF, node & 0x7FFFFFFF),
                   int(now), int((now % 1) * 1e6))
 
 
@@ -71,7 +71,7 @@ class FifWriter:
         """Names joined by ':' (a literal colon escaped as MNE-Python does)."""
         self.write_string(kind, ":".join(n.replace(":", "{COLON}") for n in names))
 
-    def write_id(self, kind: int, file_id: FileId) -> None:
+    def write_id(self, kind: int, file_id: objects.FileId) -> None:
         self.write(kind, Type.ID, file_id)
 
     def write_transform(self, transform) -> None:
