@@ -1,0 +1,155 @@
+"""Coordinate transforms: FIF ``-trans.fif``, the ``--trans`` text matrix and
+FreeSurfer ``talairach.xfm`` (SPEC sections 2 and 3.6).
+
+Conventions: translations in metres in memory (the text formats are in mm and
+are converted here); a FIF transform file is returned as stored (MNE-Python's
+``-trans.fif`` files store head -> MRI); :func:`read_head_mri_transform` gives
+MRI -> head whatever the stored direction, as the forward tool needs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+
+import numpy as np
+
+from ..errors import InputError
+from ..fiff import Frame, Kind, fif_writer, open_fif
+from ..objects import Transform
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["read_trans", "read_head_mri_transform", "write_trans", "read_trans_text",
+           "read_talairach_xfm"]
+
+
+def read_trans(path) -> Transform:
+    """The first transform between head (4) and MRI (5) in a FIF file, as stored.
+
+    All ``FIFF_COORD_TRANS`` tags are scanned in file order, whatever block
+    they are in (SPEC section 3.6; MNE-C ``--mri``). MNE-Python's
+    ``mne.read_trans`` returns the first transform of any frames; here other
+    frame pairs (e.g. in an MRI description file) are skipped.
+
+    Raises
+    ------
+    FifError
+        The file cannot be read as FIF.
+    InputError
+        "No suitable coordinate transformation found in <file>."
+    """
+    fif = open_fif(path)
+    for tag in fif.tags:
+        if tag.kind != Kind.COORD_TRANS:
+            continue
+        values = fif.read_tag(tag)
+        for trans in values if isinstance(values, list) else [values]:
+            if isinstance(trans, Transform) and {trans.from_frame, trans.to_frame} == {
+                    Frame.HEAD, Frame.MRI}:
+                return trans
+    raise InputError(f"No suitable coordinate transformation found in {fif.name}.")
+
+
+def read_head_mri_transform(path) -> Transform:
+    """The MRI -> head transform of a FIF file (inverted if stored head -> MRI).
+
+    Mirrors MNE-C's ``--mri`` handling (SPEC section 3.6): any FIF file with
+    such a transform will do (``-trans.fif``, ``COR-*.fif``, forward or inverse
+    file).
+    """
+    trans = read_trans(path)
+    return trans if trans.from_frame == Frame.MRI else trans.inverse()
+
+
+def write_trans(path, trans: Transform) -> None:
+    """Write ``trans`` as MNE-Python's ``write_trans`` does: a FIF file whose
+    only content is one bare ``FIFF_COORD_TRANS`` tag (no enclosing block).
+
+    By convention a ``-trans.fif`` holds head -> MRI; the transform is written
+    in the direction given.
+    """
+    with fif_writer(path) as w:
+        w.write_transform(trans)
+
+
+def read_trans_text(path) -> Transform:
+    """The ``--trans`` text file: a 4x4 head -> MRI matrix, translation in mm.
+
+    16 whitespace-separated numbers, row-major; lines may carry ``#``
+    comments; the last row is read and ignored (the result's last row is
+    0, 0, 0, 1). Numbers after the sixteenth are ignored.
+
+    Returns
+    -------
+    Transform
+        head (4) -> MRI (5), translation in metres.
+
+    Raises
+    ------
+    InputError
+        "Cannot read the coordinate transformation" naming the file, when it
+        cannot be read or holds fewer than 16 numbers before any non-number.
+    """
+    name = os.fspath(path)
+    text = _read_text(name, "Cannot read the coordinate transformation from {name}")
+    numbers = []
+    for token in re.sub(r"#[^\n]*", " ", text).split():
+        if len(numbers) == 16:
+            break
+        try:
+            numbers.append(float(token))
+        except ValueError:
+            break
+    if len(numbers) < 16 or not np.all(np.isfinite(numbers)):
+        raise InputError(
+            f"Cannot read the coordinate transformation from {name}: it must hold a 4 x 4 "
+            f"head -> MRI matrix (16 numbers, translation in mm), {len(numbers)} numbers were read"
+        )
+    matrix = np.eye(4)
+    matrix[:3, :] = np.reshape(numbers, (4, 4))[:3, :]
+    matrix[:3, 3] /= 1000.0
+    return Transform(Frame.HEAD, Frame.MRI, matrix)
+
+
+def read_talairach_xfm(path) -> Transform:
+    """A FreeSurfer ``talairach.xfm`` (MNI linear transform file).
+
+    The 12 numbers after ``Linear_Transform =`` are the 3x4 affine map from
+    scanner RAS to MNI Talairach coordinates, in mm.
+
+    Returns
+    -------
+    Transform
+        scanner RAS (2002) -> MNI Talairach (2003), translation in metres.
+    """
+    name = os.fspath(path)
+    text = _read_text(name, "{name}: cannot read the talairach transform")
+    match = re.search(r"^\s*Linear_Transform\s*=(.*)", text, re.MULTILINE | re.DOTALL)
+    numbers = []
+    if match:
+        for token in match.group(1).replace(";", " ").split():
+            try:
+                numbers.append(float(token))
+            except ValueError:
+                break
+            if len(numbers) == 12:
+                break
+    if len(numbers) < 12:
+        raise InputError(
+            f"{name}: not an MNI linear transform file: 'Linear_Transform =' followed by "
+            "12 numbers (3 x 4 matrix) was not found"
+        )
+    matrix = np.eye(4)
+    matrix[:3, :] = np.reshape(numbers, (3, 4))
+    matrix[:3, 3] /= 1000.0
+    return Transform(Frame.SCANNER_RAS, Frame.MNI_TAL, matrix)
+
+
+def _read_text(name: str, message: str) -> str:
+    try:
+        with open(name, encoding="latin-1") as fid:
+            return fid.read()
+    except OSError as err:
+        raise InputError(f"{message.format(name=name)} ({err.strerror or err})") from None
