@@ -22,5 +22,9 @@ class GeometryError(MneCliError):
     """A surface or source geometry fails a consistency check."""
 
 
+class OutputError(MneCliError):
+    """An output file cannot be created or written."""
+
+
 class NotImplementedYetError(MneCliError):
     """The command parsed its options but its computation is not built yet."""

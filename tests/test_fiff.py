@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from mne_cli.errors import FifError
+from mne_cli.errors import FifError, OutputError
 from mne_cli.fiff import Block, Kind, Type, fif_writer, open_fif
 from mne_cli.fiff.constants import SCALAR_DTYPES
 from mne_cli.fiff.tag import decode, encode
@@ -179,7 +179,7 @@ def test_failed_write_leaves_earlier_file(tmp_path):
 
 def test_unwritable_output(tmp_path):
     target = tmp_path / "no" / "such" / "dir" / "out.fif"
-    with pytest.raises(FifError, match="out.fif: cannot write"):
+    with pytest.raises(OutputError, match="out.fif: cannot write"):
         _small_file(target)
 
 

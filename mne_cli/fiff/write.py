@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import time
 import uuid
 
 import numpy as np
 
-from ..errors import FifError
+from ..atomic import atomic_output
 from .. import objects
 from .constants import FILE_VERSION, SCALAR_DTYPES, Block, Kind, Type, type_for_dtype
 from .tag import NEXT_NONE, encode, pack_header
@@ -106,34 +105,12 @@ class FifWriter:
 @contextlib.contextmanager
 def fif_writer(path):
     """Write a FIF file atomically: ``with fif_writer(p) as w: ...``."""
-    target = os.path.abspath(os.fspath(path))
-    directory = os.path.dirname(target)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".tmp",
-                                   dir=directory)
-    except OSError as err:
-        raise FifError(f"{path}: cannot write the output file ({err.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as fid:
-            writer = FifWriter(fid)
-            writer.write_id(Kind.FILE_ID, new_file_id())
-            writer.write_int(Kind.DIR_POINTER, -1)
-            writer.write_int(Kind.FREE_LIST, -1)
-            yield writer
-            if writer._open_blocks:
-                raise RuntimeError(f"blocks left open: {writer._open_blocks}")
-            fid.write(pack_header(Kind.NOP, Type.VOID, 0, NEXT_NONE))
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    except BaseException as err:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(err, OSError) and not isinstance(err, FileNotFoundError):
-            raise FifError(f"{path}: cannot write the output file ({err.strerror})") from None
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    with atomic_output(path) as fid:
+        writer = FifWriter(fid)
+        writer.write_id(Kind.FILE_ID, new_file_id())
+        writer.write_int(Kind.DIR_POINTER, -1)
+        writer.write_int(Kind.FREE_LIST, -1)
+        yield writer
+        if writer._open_blocks:
+            raise RuntimeError(f"blocks left open: {writer._open_blocks}")
+        fid.write(pack_header(Kind.NOP, Type.VOID, 0, NEXT_NONE))

@@ -11,17 +11,16 @@ file, the line and the definition.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError, MneCliError
+from ..atomic import atomic_output
+from ..errors import InputError
 from ..objects import CoilDef
 
 logger = logging.getLogger(__name__)
@@ -111,26 +110,8 @@ def write_coil_defs(path, text: str) -> None:
         The complete file contents (see
         :func:`mne_cli.coil_defs.format_coil_defs`).
     """
-    target = os.path.abspath(os.fspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".",
-                                   suffix=".tmp", dir=os.path.dirname(target))
-    except OSError as err:
-        raise MneCliError(f"{path}: cannot write the coil definition file "
-                          f"({err.strerror})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fid:
-            fid.write(text)
-        # mkstemp creates the file 0600; give it the usual permissions.
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    except BaseException as err:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(err, OSError):
-            raise MneCliError(f"{path}: cannot write the coil definition file "
-                              f"({err.strerror})") from None
-        raise
+    with atomic_output(path, "w", encoding="utf-8", newline="\n") as fid:
+        fid.write(text)
 
 
 def find_coil_def_file() -> Path:
@@ -298,9 +279,3 @@ def _looks_like_point(line: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
