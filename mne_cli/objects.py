@@ -260,6 +260,7 @@ class VolumeMri:
     depth: int
     interpolator: scipy.sparse.csr_matrix
     file_name: str | None = None
+    seg_mri_file: str | None = None  # tag 3598: segmentation volume (aseg) of a label space
 
 
 @dataclass

@@ -171,6 +171,8 @@ class Kind:
     MNE_SOURCE_SPACE_DIST = 3599
     MNE_SOURCE_SPACE_DIST_LIMIT = 3600
 
+    CH_DACQ_NAME = 258  # full channel name inside an extended FIFFB_CH_INFO block
+
 
 class Block:
     """Block kinds (the value of BLOCK_START / BLOCK_END tags)."""
@@ -195,6 +197,7 @@ class Block:
     MNE_BAD_CHANNELS = 359
     MNE_CTF_COMP = 370
     MNE_CTF_COMP_DATA = 371
+    CH_INFO = 113  # MNE-Python's extended channel information (long names)
 
 
 class Frame:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import objects
 from ..errors import FifError
 from .constants import Block, Kind, Type
 from .tag import HEADER, HEADER_SIZE, NEXT_NONE, NEXT_SEQUENTIAL, TagHeader, decode
@@ -62,8 +63,19 @@ class Node:
         return self.fif.read_tag(tag)
 
     def read_all(self, kind: int) -> list:
-        """Decoded values of every ``kind`` tag of this block, in file order."""
-        return [self.fif.read_tag(t) for t in self.tags if t.kind == kind]
+        """Decoded values of every ``kind`` tag of this block, in file order.
+
+        A struct tag that packs several structs contributes each of them.
+        """
+        return _flat([self.fif.read_tag(t) for t in self.tags if t.kind == kind])
+
+    def first_id(self, *kinds: int):
+        """The first id struct found among the tags ``kinds`` (in that order), or None."""
+        for kind in kinds:
+            values = [v for v in self.read_all(kind) if isinstance(v, objects.FileId)]
+            if values:
+                return values[0]
+        return None
 
     def read_int(self, kind: int, default=_MISSING) -> int:
         value = self.read(kind, default)
@@ -103,6 +115,17 @@ class FifFile:
     @property
     def file_id(self):
         return self.read_tag(self.tags[0])
+
+    def read_all(self, kind: int) -> list:
+        """Decoded values of every ``kind`` tag anywhere in the file, in file order."""
+        return _flat([self.read_tag(t) for t in self.tags if t.kind == kind])
+
+
+def _flat(values: list) -> list:
+    out = []
+    for value in values:
+        out.extend(value if isinstance(value, list) else [value])
+    return out
 
 
 def open_fif(path) -> FifFile:

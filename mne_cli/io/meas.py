@@ -29,8 +29,11 @@ from ..objects import Channel, CompensationMatrix, DigPoint, FileId, MeasInfo, T
 
 logger = logging.getLogger(__name__)
 
+_NAME_LENGTH = 15  # characters of a channel name that fit in a ch_info struct
+
 __all__ = ["read_meas_info", "write_meas_info", "write_channels", "write_bads",
-           "write_comps", "write_dig", "split_name_list"]
+           "write_comps", "write_dig", "split_name_list", "read_channels",
+           "read_long_names", "rename_channels", "read_bads"]
 
 
 # --- reading -----------------------------------------------------------------
@@ -63,11 +66,13 @@ def read_meas_info(path) -> MeasInfo:
     """
     fif = open_fif(path)
     block, meas_id = _find_info_block(fif)
+    channels = read_channels(fif.name, block)
+    renames = read_long_names(fif.name, block, channels)
     return MeasInfo(
-        channels=_read_channels(fif.name, block),
+        channels=rename_channels(channels, renames),
         dev_head_t=_find_transform(fif, block, Frame.DEVICE, Frame.HEAD),
         ctf_head_t=_find_transform(fif, block, Frame.CTF_HEAD, Frame.HEAD),
-        bads=_read_bads(block),
+        bads=read_bads(block, renames),
         comps=_read_comps(fif.name, block),
         sfreq=_read_hz(block, Kind.SFREQ),
         highpass=_read_hz(block, Kind.HIGHPASS),
@@ -97,7 +102,7 @@ def _find_info_block(fif: FifFile) -> tuple[Node, FileId | None]:
     parents = fif.root.find_blocks(Block.MNE_PARENT_MEAS_FILE)
     if parents:
         block = parents[0]
-        return block, _first_id(block, Kind.PARENT_BLOCK_ID, Kind.BLOCK_ID)
+        return block, block.first_id(Kind.PARENT_BLOCK_ID, Kind.BLOCK_ID)
     infos = fif.root.find_blocks(Block.MEAS_INFO)
     if not infos:
         raise FifError(
@@ -105,39 +110,21 @@ def _find_info_block(fif: FifFile) -> tuple[Node, FileId | None]:
             "or FIFFB_MNE_PARENT_MEAS_FILE block); give a raw, evoked or forward file"
         )
     block = infos[0]
-    meas_id = _first_id(block, Kind.PARENT_BLOCK_ID, Kind.BLOCK_ID)
+    meas_id = block.first_id(Kind.PARENT_BLOCK_ID, Kind.BLOCK_ID)
     if meas_id is None:
         meas = next((m for m in fif.root.find_blocks(Block.MEAS)
                      if any(b is block for b in m.find_blocks(Block.MEAS_INFO))), None)
         if meas is not None:
-            meas_id = _first_id(meas, Kind.BLOCK_ID, Kind.PARENT_BLOCK_ID)
+            meas_id = meas.first_id(Kind.BLOCK_ID, Kind.PARENT_BLOCK_ID)
     if meas_id is None and isinstance(fif.file_id, FileId):
         meas_id = fif.file_id
     return block, meas_id
 
 
-def _first_id(node: Node, *kinds: int) -> FileId | None:
-    for kind in kinds:
-        value = node.read(kind, None)
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if isinstance(value, FileId):
-            return value
-    return None
-
-
-def _flatten(values: list) -> list:
-    """Tag values that may each hold one struct or a list of them, as one list."""
-    out = []
-    for value in values:
-        out.extend(value if isinstance(value, list) else [value])
-    return out
-
-
-def _read_channels(name: str, block: Node) -> list[Channel]:
+def read_channels(name: str, block: Node) -> list[Channel]:
     """NCHAN and every CH_INFO, each put at position ``scanno - 1``."""
     nchan = block.read_int(Kind.NCHAN, None)
-    infos = _flatten(block.read_all(Kind.CH_INFO))
+    infos = block.read_all(Kind.CH_INFO)
     if nchan is None or nchan <= 0 or not infos:
         raise FifError(f"{name}: Could not find the channel information.")
     channels: list[Channel | None] = [None] * nchan
@@ -159,6 +146,27 @@ def _read_channels(name: str, block: Node) -> list[Channel]:
     return channels
 
 
+def read_long_names(name: str, block: Node, channels: list[Channel]) -> dict[str, str]:
+    """On-disk (15-character) names -> the full names MNE-Python keeps in
+    extended ``FIFFB_CH_INFO`` blocks, one block per channel in order."""
+    extended = block.find_blocks(Block.CH_INFO)
+    if not extended:
+        return {}
+    if len(extended) != len(channels):
+        raise FifError(f"{name}: {len(extended)} extended channel blocks for "
+                       f"{len(channels)} channels; the file is corrupt")
+    renames = {}
+    for node, ch in zip(extended, channels):
+        full = node.read_string(Kind.CH_DACQ_NAME, None)
+        if full and full != ch.name:
+            renames[ch.name] = full
+    return renames
+
+
+def rename_channels(channels: list[Channel], renames: dict[str, str]) -> list[Channel]:
+    return [dataclasses.replace(ch, name=renames.get(ch.name, ch.name)) for ch in channels]
+
+
 def _find_transform(fif: FifFile, block: Node, from_frame: int, to_frame: int) -> Transform | None:
     """A ``from -> to`` transform, inverted if stored the other way.
 
@@ -167,11 +175,10 @@ def _find_transform(fif: FifFile, block: Node, from_frame: int, to_frame: int) -
     the first matching one anywhere else in the file, in file order (e.g.
     inside ``FIFFB_HPI_RESULT``).
     """
-    own = _matching(_flatten(block.read_all(Kind.COORD_TRANS)), from_frame, to_frame)
+    own = _matching(block.read_all(Kind.COORD_TRANS), from_frame, to_frame)
     if own:
         return own[-1]
-    everywhere = [fif.read_tag(t) for t in fif.tags if t.kind == Kind.COORD_TRANS]
-    found = _matching(_flatten(everywhere), from_frame, to_frame)
+    found = _matching(fif.read_all(Kind.COORD_TRANS), from_frame, to_frame)
     return found[0] if found else None
 
 
@@ -187,11 +194,14 @@ def _matching(candidates: list, from_frame: int, to_frame: int) -> list[Transfor
     return out
 
 
-def _read_bads(block: Node) -> list[str]:
+def read_bads(block: Node, renames: dict[str, str] | None = None) -> list[str]:
+    """Bad channels of the first bad-channel block, on-disk names mapped
+    through ``renames`` (from :func:`read_long_names`)."""
+    renames = renames or {}
     for node in block.find_blocks(Block.MNE_BAD_CHANNELS):
         names = node.read_string(Kind.MNE_CH_NAME_LIST, None)
         if names is not None:
-            return split_name_list(names)
+            return [renames.get(n, n) for n in split_name_list(names)]
     return []
 
 
@@ -245,7 +255,7 @@ def _read_dig(block: Node) -> list[DigPoint]:
         return []
     isotrak = isotraks[0]
     frame = isotrak.read_int(Kind.MNE_COORD_FRAME, Frame.HEAD)
-    points = [p for p in _flatten(isotrak.read_all(Kind.DIG_POINT)) if isinstance(p, DigPoint)]
+    points = [p for p in isotrak.read_all(Kind.DIG_POINT) if isinstance(p, DigPoint)]
     return [dataclasses.replace(p, coord_frame=frame) for p in points]
 
 
@@ -292,26 +302,59 @@ def write_meas_info(path, info: MeasInfo) -> None:
                     w.write_float(Kind.LOWPASS, info.lowpass)
                 if info.highpass is not None:
                     w.write_float(Kind.HIGHPASS, info.highpass)
-                write_channels(w, info.channels)
-                write_bads(w, info.bads)
+                disk_names = write_channels(w, info.channels)
+                write_bads(w, info.bads, disk_names)
                 write_comps(w, info.comps)
 
 
-def write_channels(writer: FifWriter, channels: list[Channel]) -> None:
+def write_channels(writer: FifWriter, channels: list[Channel]) -> dict[str, str]:
     """One CH_INFO tag per channel, ``scanno`` renumbered 1..n in list order
-    (NCHAN is the caller's to write). Names longer than 15 characters are
-    truncated on disk (SPEC section 13)."""
+    (NCHAN is the caller's to write).
+
+    A ch_info struct holds 15 characters of a name (SPEC section 13): longer
+    names are shortened, with a ``-k`` suffix where needed to stay unique,
+    and the full names go into MNE-Python's extended ``FIFFB_CH_INFO``
+    blocks. Returns the full -> on-disk name map, for name lists such as the
+    bad channels.
+    """
+    disk = dict(zip((ch.name for ch in channels), _disk_names([ch.name for ch in channels])))
     for k, ch in enumerate(channels):
-        if len(ch.name) > 15:
-            logger.warning("channel name %r is truncated to 15 characters in the file", ch.name)
-        writer.write(Kind.CH_INFO, Type.CH_INFO, dataclasses.replace(ch, scanno=k + 1))
+        writer.write(Kind.CH_INFO, Type.CH_INFO,
+                     dataclasses.replace(ch, scanno=k + 1, name=disk[ch.name]))
+    shortened = [n for n, d in disk.items() if n != d]
+    if shortened:
+        logger.warning("%d channel names are longer than %d characters; MNE-C will see "
+                       "them shortened", len(shortened), _NAME_LENGTH)
+        for ch in channels:
+            with writer.block(Block.CH_INFO):
+                writer.write_string(Kind.CH_DACQ_NAME, ch.name)
+    return disk
 
 
-def write_bads(writer: FifWriter, bads: list[str]) -> None:
-    """The ``FIFFB_MNE_BAD_CHANNELS`` block; nothing when ``bads`` is empty."""
+def _disk_names(names: list[str]) -> list[str]:
+    taken = {n for n in names if len(n) <= _NAME_LENGTH}
+    out = []
+    for n in names:
+        if len(n) <= _NAME_LENGTH:
+            out.append(n)
+            continue
+        short, k = n[:_NAME_LENGTH], 0
+        while short in taken:
+            k += 1
+            suffix = f"-{k}"
+            short = n[:_NAME_LENGTH - len(suffix)] + suffix
+        taken.add(short)
+        out.append(short)
+    return out
+
+
+def write_bads(writer: FifWriter, bads: list[str], disk_names: dict[str, str] | None = None) -> None:
+    """The ``FIFFB_MNE_BAD_CHANNELS`` block (names mapped through
+    ``disk_names`` from :func:`write_channels`); nothing when ``bads`` is empty."""
     if bads:
+        disk_names = disk_names or {}
         with writer.block(Block.MNE_BAD_CHANNELS):
-            writer.write_name_list(Kind.MNE_CH_NAME_LIST, bads)
+            writer.write_name_list(Kind.MNE_CH_NAME_LIST, [disk_names.get(b, b) for b in bads])
 
 
 def write_comps(writer: FifWriter, comps: list[CompensationMatrix]) -> None:
