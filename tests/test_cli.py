@@ -57,3 +57,29 @@ def test_millimetres_become_metres():
 
     assert MM.convert("7", None, None) == pytest.approx(0.007, rel=1e-15)
     assert list(MM_TRIPLE.convert("0:0:40", None, None)) == pytest.approx([0, 0, 0.04], rel=1e-15)
+
+
+@pytest.mark.parametrize("argv", [
+    ["make_source_space", "--surf", "lh.white", "--ico", "4", "--src", "x-src.fif"],
+    ["volume_source_space", "--grid", "7", "--src", "x-src.fif"],
+    ["surf2bem", "--surf", "a.surf", "--id", "4", "--sigma", "0.3", "--fif", "x-bem.fif"],
+    ["prepare_bem_model", "--bem", "x-bem.fif"],
+    ["forward_solution", "--src", "s", "--meas", "m", "--fwd", "f", "--notrans", "--meg"],
+    ["average_forward_solutions", "--fwd", "a-fwd.fif:2", "--out", "b-fwd.fif"],
+])
+def test_pending_commands_parse_then_stop(tmp_path, argv):
+    """Commands whose computation is pending accept their options, then exit 1 cleanly."""
+    result = subprocess.run([str(BIN / argv[0]), *argv[1:]], capture_output=True, text=True,
+                            cwd=tmp_path, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"{argv[0]}: " + result.stderr.strip().split(": ", 1)[1]
+    assert "not implemented yet" in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("flag, logged", [([], True), (["-v"], True), (["--quiet"], False)])
+def test_logging_goes_to_stderr(tmp_path, flag, logged):
+    out = tmp_path / "coil_def.dat"
+    result = _run("list_coil_def", "--out", str(out), *flag)
+    assert result.returncode == 0 and result.stdout == ""
+    assert ("Wrote 105 coil definitions" in result.stderr) == logged

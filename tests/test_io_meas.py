@@ -415,3 +415,20 @@ def test_name_list_colon_escape():
     """'{COLON}' in a stored name list stands for ':'."""
     assert split_name_list("A:B{COLON}1:C") == ["A", "B:1", "C"]
     assert split_name_list("") == [] and split_name_list(None) == []
+
+
+def test_fiducials_roundtrip(tmp_path):
+    """sample-fiducials.fif (MRI-frame fiducials) reads and writes back equal."""
+    from mne_cli.io.meas import read_fiducials, write_fiducials
+
+    original = testing_file("subjects/sample/bem/sample-fiducials.fif")
+    theirs, their_frame = mne.io.read_fiducials(original)
+    ours = read_fiducials(original)
+    assert [(p.kind, p.ident, p.coord_frame) for p in ours] == \
+        [(p["kind"], p["ident"], their_frame) for p in theirs]
+    out = tmp_path / "out-fiducials.fif"
+    write_fiducials(out, ours)
+    again, again_frame = mne.io.read_fiducials(out)
+    assert again_frame == their_frame
+    for a, b in zip(again, theirs):
+        np.testing.assert_array_equal(a["r"], b["r"])  # float32 on both sides: exact

@@ -33,7 +33,8 @@ _NAME_LENGTH = 15  # characters of a channel name that fit in a ch_info struct
 
 __all__ = ["read_meas_info", "write_meas_info", "write_channels", "write_bads",
            "write_comps", "write_dig", "split_name_list", "read_channels",
-           "read_long_names", "rename_channels", "read_bads"]
+           "read_long_names", "rename_channels", "read_bads", "read_fiducials",
+           "write_fiducials"]
 
 
 # --- reading -----------------------------------------------------------------
@@ -259,6 +260,21 @@ def _read_dig(block: Node) -> list[DigPoint]:
     return [dataclasses.replace(p, coord_frame=frame) for p in points]
 
 
+def read_fiducials(path) -> list[DigPoint]:
+    """Digitised points of a stand-alone ``-fiducials.fif`` file (an isotrak block)."""
+    fif = open_fif(path)
+    points = _read_dig(fif.root)
+    if not points:
+        raise FifError(f"{fif.name}: no digitised points found; this is not a fiducials file")
+    return points
+
+
+def write_fiducials(path, points: list[DigPoint]) -> None:
+    """Write digitised points as MNE's ``-fiducials.fif`` files hold them."""
+    with fif_writer(path) as w:
+        write_dig(w, points, always_frame=True)
+
+
 # --- writing -----------------------------------------------------------------
 
 def write_meas_info(path, info: MeasInfo) -> None:
@@ -384,9 +400,10 @@ def write_comps(writer: FifWriter, comps: list[CompensationMatrix]) -> None:
                     writer.write_matrix(Kind.MNE_CTF_COMP_DATA, data)
 
 
-def write_dig(writer: FifWriter, dig: list[DigPoint]) -> None:
-    """The ``FIFFB_ISOTRAK`` block; ``FIFF_MNE_COORD_FRAME`` is written only
-    when the points are not in the head frame. Nothing when ``dig`` is empty."""
+def write_dig(writer: FifWriter, dig: list[DigPoint], always_frame: bool = False) -> None:
+    """The ``FIFFB_ISOTRAK`` block; ``FIFF_MNE_COORD_FRAME`` is written when
+    the points are not in the head frame (or ``always_frame``). Nothing when
+    ``dig`` is empty."""
     if not dig:
         return
     frames = {int(d.coord_frame) for d in dig}
@@ -397,7 +414,7 @@ def write_dig(writer: FifWriter, dig: list[DigPoint]) -> None:
         )
     with writer.block(Block.ISOTRAK):
         frame = frames.pop()
-        if frame != Frame.HEAD:
+        if frame != Frame.HEAD or always_frame:
             writer.write_int(Kind.MNE_COORD_FRAME, frame)
         for d in dig:
             writer.write(Kind.DIG_POINT, Type.DIG_POINT, d)
