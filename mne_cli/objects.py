@@ -45,6 +45,15 @@ class Transform:
         """The transform in the other direction."""
         return Transform(self.to_frame, self.from_frame, np.linalg.inv(self.matrix))
 
+    def towards(self, from_frame: int, to_frame: int) -> Transform | None:
+        """This transform as ``from_frame -> to_frame`` (inverted if stored the
+        other way), or None when it connects other frames."""
+        if (self.from_frame, self.to_frame) == (from_frame, to_frame):
+            return self
+        if (self.from_frame, self.to_frame) == (to_frame, from_frame):
+            return self.inverse()
+        return None
+
     def then(self, other: Transform) -> Transform:
         """This transform followed by ``other`` (frames must chain)."""
         if other.from_frame != self.to_frame:

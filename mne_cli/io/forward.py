@@ -159,12 +159,9 @@ def _outside_source_spaces(node: Node, block: int) -> Node | None:
 def _read_mri_head_t(name: str, node: Node) -> Transform:
     """The first COORD_TRANS of the parent-MRI block, as MRI -> head."""
     found = node.read_all(Kind.COORD_TRANS)
-    if found:
-        trans = found[0]
-        if (trans.from_frame, trans.to_frame) == (Frame.MRI, Frame.HEAD):
-            return trans
-        if (trans.from_frame, trans.to_frame) == (Frame.HEAD, Frame.MRI):
-            return trans.inverse()
+    trans = found[0].towards(Frame.MRI, Frame.HEAD) if found else None
+    if trans is not None:
+        return trans
     raise FifError(f"{name}: MRI/head coordinate transformation not found in the parent MRI "
                    "block; the forward-solution file is incomplete")
 
@@ -299,12 +296,11 @@ def write_forward(path, fwd: Forward, command_line: str | None = None) -> None:
 
 
 def _mri_head(trans: Transform) -> Transform:
-    if (trans.from_frame, trans.to_frame) == (Frame.MRI, Frame.HEAD):
-        return trans
-    if (trans.from_frame, trans.to_frame) == (Frame.HEAD, Frame.MRI):
-        return trans.inverse()
-    raise ValueError(f"mri_head_t maps frame {trans.from_frame} to {trans.to_frame}, "
-                     "not MRI to head")
+    oriented = trans.towards(Frame.MRI, Frame.HEAD)
+    if oriented is None:
+        raise ValueError(f"mri_head_t maps frame {trans.from_frame} to {trans.to_frame}, "
+                         "not MRI to head")
+    return oriented
 
 
 def _check_block(fwd: Forward, block: ForwardBlock, method: int, nsource: int) -> None:

@@ -184,15 +184,8 @@ def _find_transform(fif: FifFile, block: Node, from_frame: int, to_frame: int) -
 
 
 def _matching(candidates: list, from_frame: int, to_frame: int) -> list[Transform]:
-    out = []
-    for t in candidates:
-        if not isinstance(t, Transform):
-            continue
-        if (t.from_frame, t.to_frame) == (from_frame, to_frame):
-            out.append(t)
-        elif (t.from_frame, t.to_frame) == (to_frame, from_frame):
-            out.append(t.inverse())
-    return out
+    oriented = (t.towards(from_frame, to_frame) for t in candidates if isinstance(t, Transform))
+    return [t for t in oriented if t is not None]
 
 
 def read_bads(block: Node, renames: dict[str, str] | None = None) -> list[str]:

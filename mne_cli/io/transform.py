@@ -41,14 +41,9 @@ def read_trans(path) -> Transform:
         "No suitable coordinate transformation found in <file>."
     """
     fif = open_fif(path)
-    for tag in fif.tags:
-        if tag.kind != Kind.COORD_TRANS:
-            continue
-        values = fif.read_tag(tag)
-        for trans in values if isinstance(values, list) else [values]:
-            if isinstance(trans, Transform) and {trans.from_frame, trans.to_frame} == {
-                    Frame.HEAD, Frame.MRI}:
-                return trans
+    for trans in fif.read_all(Kind.COORD_TRANS):
+        if isinstance(trans, Transform) and trans.towards(Frame.HEAD, Frame.MRI) is not None:
+            return trans
     raise InputError(f"No suitable coordinate transformation found in {fif.name}.")
 
 
@@ -59,8 +54,7 @@ def read_head_mri_transform(path) -> Transform:
     such a transform will do (``-trans.fif``, ``COR-*.fif``, forward or inverse
     file).
     """
-    trans = read_trans(path)
-    return trans if trans.from_frame == Frame.MRI else trans.inverse()
+    return read_trans(path).towards(Frame.MRI, Frame.HEAD)
 
 
 def write_trans(path, trans: Transform) -> None:
