@@ -21,6 +21,7 @@ from mne_cli.io.forward import read_forward, write_forward
 from mne_cli.io.source_space import read_source_spaces, write_source_spaces
 from mne_cli.objects import ForwardBlock
 
+from .compare import assert_mne_spaces_equal
 from .conftest import REFCASE, testing_file
 
 mne = pytest.importorskip("mne")
@@ -112,11 +113,7 @@ def _assert_mne_forwards_equal(a, b):
             assert x[key] == y[key], key
         for key in ("loc", "cal", "range"):
             np.testing.assert_array_equal(x[key], y[key], err_msg=key)
-    assert len(a["src"]) == len(b["src"])
-    for s, t in zip(a["src"], b["src"]):
-        assert s["type"] == t["type"] and s["nuse"] == t["nuse"]
-        for key in ("rr", "nn", "inuse", "vertno"):
-            np.testing.assert_array_equal(s[key], t[key], err_msg=key)
+    assert_mne_spaces_equal(a["src"], b["src"])
 
 
 def _roundtrip(tmp_path, path):

@@ -23,6 +23,7 @@ from mne_cli.io.source_space import (
 )
 from mne_cli.objects import SourceSpace
 
+from .compare import assert_mne_spaces_equal, sparse_equal
 from .conftest import REFCASE, testing_file
 
 mne = pytest.importorskip("mne")
@@ -36,13 +37,6 @@ def _refcase():
     if not (SUBJECTS_DIR / "sample" / "surf" / "lh.white").exists():
         pytest.skip(f"refcase subject not found under {SUBJECTS_DIR}")
     return SUBJECTS_DIR
-
-
-def _sparse_equal(a, b) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    a, b = scipy.sparse.csr_matrix(a), scipy.sparse.csr_matrix(b)
-    return a.shape == b.shape and (a != b).nnz == 0
 
 
 def _trans_equal(ours, theirs) -> bool:
@@ -73,7 +67,7 @@ def _assert_ours_match_mne(ours, theirs):
             else:
                 np.testing.assert_array_equal(ours_patch, b[key])
         # we keep the stored triangle; MNE-Python adds its transpose
-        assert _sparse_equal(None if a.dist is None else a.dist + a.dist.T, b["dist"])
+        assert sparse_equal(None if a.dist is None else a.dist + a.dist.T, b["dist"])
         assert a.dist_limit == b["dist_limit"]
         if b["type"] == "vol":
             assert tuple(a.voxel_dims) == tuple(b["shape"])
@@ -87,41 +81,10 @@ def _assert_ours_match_mne(ours, theirs):
             assert a.mri.file_name == b.get("mri_volume_name")
             assert a.mri.seg_mri_file == b.get("mri_file")
             if "interpolator" in b:
-                assert _sparse_equal(a.mri.interpolator, b["interpolator"])
+                assert sparse_equal(a.mri.interpolator, b["interpolator"])
             else:  # MNE-Python drops an empty interpolator
                 assert a.mri.interpolator.nnz == 0
             assert a.comment == b.get("seg_name")
-
-
-_KEYS = ("id", "type", "np", "ntri", "nuse", "nuse_tri", "coord_frame", "subject_his_id",
-         "dist_limit", "shape", "mri_width", "mri_height", "mri_depth", "mri_volume_name",
-         "mri_file", "seg_name")
-_ARRAYS = ("rr", "nn", "inuse", "vertno", "tris", "use_tris", "nearest", "nearest_dist")
-
-
-def _assert_mne_spaces_equal(a, b):
-    """Two MNE-Python readings agree on every field the file carries."""
-    assert len(a) == len(b)
-    for x, y in zip(a, b):
-        for key in _KEYS:
-            assert x.get(key) == y.get(key), key
-        for key in _ARRAYS:
-            if y.get(key) is None:
-                assert x.get(key) is None, key
-            else:
-                np.testing.assert_array_equal(x[key], y[key], err_msg=key)
-        assert _sparse_equal(x.get("dist"), y.get("dist"))
-        assert _sparse_equal(x.get("interpolator"), y.get("interpolator"))
-        for key in ("src_mri_t", "vox_mri_t", "mri_ras_t"):
-            if y.get(key) is None:
-                assert x.get(key) is None, key
-            else:
-                assert x[key]["from"] == y[key]["from"] and x[key]["to"] == y[key]["to"]
-                np.testing.assert_array_equal(x[key]["trans"], y[key]["trans"], err_msg=key)
-        if y.get("neighbor_vert") is None:
-            assert x.get("neighbor_vert") is None
-        else:
-            assert all(np.array_equal(p, q) for p, q in zip(x["neighbor_vert"], y["neighbor_vert"]))
 
 
 def _roundtrip(tmp_path, original):
@@ -132,7 +95,7 @@ def _roundtrip(tmp_path, original):
     out = tmp_path / "ours-src.fif"
     write_source_spaces(out, ours, command_line="mne_make_source_space --src ours-src.fif")
     again = mne.read_source_spaces(out, verbose=False)
-    _assert_mne_spaces_equal(again, theirs)
+    assert_mne_spaces_equal(again, theirs)
     assert again.info["command_line"] == "mne_make_source_space --src ours-src.fif"
     _assert_ours_match_mne(read_source_spaces(out), theirs)
     return ours
