@@ -13,9 +13,8 @@ import click
 import numpy as np
 
 from .. import __version__
+from ..units import MM_PER_M
 from .runner import ToolCommand
-
-MM_PER_M = 1000.0
 
 
 class Millimetres(click.ParamType):

@@ -14,8 +14,7 @@ import numpy as np
 from ..errors import InputError
 from ..fiff.constants import Frame
 from ..objects import Transform
-
-MM_PER_M = 1000.0
+from ..units import MM_PER_M
 
 
 @dataclass

@@ -12,8 +12,7 @@ import os
 import numpy as np
 
 from ..errors import InputError
-
-MM_PER_M = 1000.0
+from ..units import MM_PER_M
 
 
 def read_freesurfer_surface(path) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import InputError
 from ..fiff import Frame, Kind, fif_writer, open_fif
 from ..objects import Transform
+from ..units import MM_PER_M
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def read_trans_text(path) -> Transform:
         )
     matrix = np.eye(4)
     matrix[:3, :] = np.reshape(numbers, (4, 4))[:3, :]
-    matrix[:3, 3] /= 1000.0
+    matrix[:3, 3] /= MM_PER_M
     return Transform(Frame.HEAD, Frame.MRI, matrix)
 
 
@@ -137,7 +138,7 @@ def read_talairach_xfm(path) -> Transform:
         )
     matrix = np.eye(4)
     matrix[:3, :] = np.reshape(numbers, (3, 4))
-    matrix[:3, 3] /= 1000.0
+    matrix[:3, 3] /= MM_PER_M
     return Transform(Frame.SCANNER_RAS, Frame.MNI_TAL, matrix)
 
 
