@@ -1,0 +1,279 @@
+"""Collocation coefficients of the BEM integral equation (SPEC sections 8.5, 8.6).
+
+The linear-collocation weights of MNE-C's ``fwd_bem_lin_pot_coeff`` are
+evaluated for all field points of a chunk against all triangles of a
+surface at once.  Everything that depends on the triangle alone is computed
+once; what depends on the pair is written through quantities that need no
+per-pair vector algebra:
+
+* the distances d_i from the field point to the three corners come from one
+  point-to-vertex distance matrix;
+* the triple product T = (y1 - x).(2A n) and the barycentric numerators
+  z_k = (v_{k+1} x v_{k-1}).n are affine in x, so one small matrix product
+  gives all of them;
+* the edge integrals reduce to beta_i = ln[(s - l)/(s + l)]/l with
+  s = d_i + d_{i+1}, and the weight vector w = sum(c_i y_i) has
+  coefficients summing to zero, so d_k.w needs only per-triangle dot products.
+
+Chunks of rows run on a small thread pool: numpy and scipy release the GIL in
+these loops, and the rows of different chunks never overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse
+from scipy.spatial.distance import cdist
+
+from ..geometry.surface import edge_multiplicity, incident_triangle_counts, triangle_normals
+
+logger = logging.getLogger(__name__)
+
+# Below this |Omega/2| (rad) a triangle is seen edge-on and contributes
+# nothing (MNE-C's threshold).
+_EDGE_ON = np.pi * 1e-6
+# Field points x triangles per chunk: ~20 arrays of this many doubles live
+# at once per worker, so 250k pairs keep each worker near 40 MB.
+_CHUNK_PAIRS = 250_000
+
+
+@dataclass
+class _TriangleSet:
+    """Per-triangle constants of one surface, coordinates relative to ``origin``."""
+
+    tris: np.ndarray        # (t, 3) vertex indices
+    rr: np.ndarray          # (n, 3) vertices minus origin
+    centroids: np.ndarray   # (t, 3) minus origin
+    edge: np.ndarray        # (t, 3) lengths of edges 1->2, 2->3, 3->1
+    edge_sq: np.ndarray     # (t, 3) their squares
+    affine: np.ndarray      # (4, 4t): [x, 1] @ affine = [T, zeta_1, zeta_2, zeta_3]
+    eta: np.ndarray         # (t, 3, 2): d_k.w = coef2 * eta[k, 0] + coef3 * eta[k, 1], over 4A^2
+    scatter: scipy.sparse.csr_matrix  # (n, 3t): weight of (corner k, triangle t) -> vertex
+
+    @property
+    def ntri(self) -> int:
+        return len(self.tris)
+
+
+def _triangle_set(rr: np.ndarray, tris: np.ndarray, origin: np.ndarray) -> _TriangleSet:
+    rr = np.asarray(rr, np.float64) - origin
+    tris = np.asarray(tris, np.int64)
+    y = [rr[tris[:, i]] for i in range(3)]
+    normal, area = triangle_normals(rr, tris)
+    ntri = len(tris)
+    edge_vec = [y[1] - y[0], y[2] - y[1], y[0] - y[2]]
+    edge = np.column_stack([np.linalg.norm(e, axis=1) for e in edge_vec])
+
+    affine = np.empty((4, 4 * ntri))
+    # T = (y1 - x) . N with N = 2A n
+    big_n = normal * (2 * area)[:, np.newaxis]
+    affine[:3, :ntri] = -big_n.T
+    affine[3, :ntri] = np.einsum("ti,ti->t", y[0], big_n)
+    # zeta_k = -z_k / (2A), z_k = (y_{k+1} - x) . (d_k x n), d_k = y_{k-1} - y_{k+1}
+    eta = np.empty((ntri, 3, 2))
+    e12, e13 = y[1] - y[0], y[2] - y[0]
+    inv_4a2 = 1 / (2 * area) ** 2
+    for k in range(3):
+        nxt, prv = y[(k + 1) % 3], y[(k - 1) % 3]
+        d_k = prv - nxt
+        m_k = np.cross(d_k, normal)
+        cols = slice((k + 1) * ntri, (k + 2) * ntri)
+        affine[:3, cols] = (m_k / (2 * area)[:, np.newaxis]).T
+        affine[3, cols] = -np.einsum("ti,ti->t", nxt, m_k) / (2 * area)
+        # w = coef2 (y2 - y1) + coef3 (y3 - y1) because the coefficients sum to 0
+        eta[:, k, 0] = np.einsum("ti,ti->t", d_k, e12) * inv_4a2
+        eta[:, k, 1] = np.einsum("ti,ti->t", d_k, e13) * inv_4a2
+
+    columns = np.arange(3 * ntri)
+    scatter = scipy.sparse.csr_matrix(
+        (np.ones(3 * ntri), (tris.T.ravel(), columns)), shape=(len(rr), 3 * ntri))
+    return _TriangleSet(tris, rr, (y[0] + y[1] + y[2]) / 3, edge, edge ** 2, affine, eta,
+                        scatter)
+
+
+def _solid_angle_terms(points: np.ndarray, ts: _TriangleSet):
+    """Corner distances, affine forms and solid angles for every (point, triangle) pair."""
+    dist = cdist(points, ts.rr)
+    d = [dist[:, ts.tris[:, i]] for i in range(3)]
+    forms = np.hstack([points, np.ones((len(points), 1))]) @ ts.affine
+    ntri = ts.ntri
+    triple = forms[:, :ntri]
+    # |a||b||c| + (a.b)|c| + (a.c)|b| + (b.c)|a| with a.b = (|a|^2 + |b|^2 - l_ab^2) / 2
+    sq = [di * di for di in d]
+    den = (sq[0] + sq[1] - ts.edge_sq[:, 0]) * d[2]
+    den += (sq[1] + sq[2] - ts.edge_sq[:, 1]) * d[0]
+    den += (sq[2] + sq[0] - ts.edge_sq[:, 2]) * d[1]
+    den *= 0.5
+    den += d[0] * d[1] * d[2]
+    omega = np.arctan2(triple, den)
+    omega *= 2
+    return d, forms, triple, omega
+
+
+def _linear_rows(points: np.ndarray, ts: _TriangleSet, own_vertices: np.ndarray | None):
+    """Weights of every corner of every triangle at the points, shape (m, 3t).
+
+    ``own_vertices`` gives, for field points that are vertices of this same
+    surface, their vertex numbers: triangles containing the point itself are
+    left out (their contribution is restored by the auto-solid-angle step).
+    """
+    ntri = ts.ntri
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d, forms, triple, omega = _solid_angle_terms(points, ts)
+        beta = []
+        for i in range(3):
+            s = d[i] + d[(i + 1) % 3]
+            s += ts.edge[:, i]
+            b = np.divide(-2 * ts.edge[:, i], s, out=s)
+            np.log1p(b, out=b)
+            b /= ts.edge[:, i]
+            beta.append(b)
+        coef2 = beta[0] - beta[1]
+        coef3 = np.subtract(beta[1], beta[2], out=beta[1])
+        weights = np.empty((len(points), 3 * ntri))
+        for k in range(3):
+            out = weights[:, k * ntri:(k + 1) * ntri]
+            np.multiply(omega, forms[:, (k + 1) * ntri:(k + 2) * ntri], out=out)
+            eta = coef2 * ts.eta[:, k, 0]
+            eta += coef3 * ts.eta[:, k, 1]
+            eta *= triple
+            out += eta
+    edge_on = np.abs(omega) < 2 * _EDGE_ON
+    for k in range(3):
+        weights[:, k * ntri:(k + 1) * ntri][edge_on] = 0.0
+    if own_vertices is not None:
+        rows, tri_idx = _incident_pairs(ts.tris, own_vertices)
+        for k in range(3):
+            weights[rows, k * ntri + tri_idx] = 0.0
+    return weights
+
+
+def _incident_pairs(tris: np.ndarray, vertices: np.ndarray):
+    """(row, triangle) pairs where vertex ``vertices[row]`` is a corner of the triangle."""
+    position = np.full(tris.max() + 1, -1)
+    position[vertices] = np.arange(len(vertices))
+    rows = position[tris]
+    hit = rows >= 0
+    return rows[hit], np.nonzero(hit)[0]
+
+
+def _chunks(nrows: int, ncols: int):
+    step = max(8, _CHUNK_PAIRS // max(ncols, 1))
+    return [slice(start, min(start + step, nrows)) for start in range(0, nrows, step)]
+
+
+def _run(tasks):
+    """Run the chunk tasks on up to two threads (the machines we target have two cores)."""
+    workers = min(2, os.cpu_count() or 1, len(tasks))
+    if workers <= 1:
+        for task in tasks:
+            task()
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        for future in [pool.submit(task) for task in tasks]:
+            future.result()
+
+
+def _origin(surfaces) -> np.ndarray:
+    # Working relative to the model's centre keeps the affine forms free of
+    # cancellation between large coordinates.
+    return np.vstack([s.rr for s in surfaces]).mean(axis=0)
+
+
+def surface_label(surf) -> str:
+    return {4: "outer skin", 3: "outer skull", 1: "inner skull"}.get(surf.id, f"surface {surf.id}")
+
+
+def linear_coefficients(surfaces, out: np.ndarray | None = None) -> np.ndarray:
+    """Linear-collocation coefficient matrix C, shape (N, N), N = total vertices.
+
+    Block (p, q) holds, for every vertex x of surface p, minus the linear
+    double-layer weights of the triangles of q at x, with the auto-solid-angle
+    correction on diagonal blocks (SPEC 8.5 steps 1-2).  ``out`` may be a
+    preallocated (N, N) float64 array to fill.
+    """
+    origin = _origin(surfaces)
+    sets = [_triangle_set(s.rr, s.tris, origin) for s in surfaces]
+    sizes = [len(s.rr) for s in surfaces]
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    total = offsets[-1]
+    coeff = np.empty((total, total)) if out is None else out
+    for p, surf_p in enumerate(surfaces):
+        rows_p = slice(offsets[p], offsets[p + 1])
+        for q, ts in enumerate(sets):
+            logger.info("        %s (%d) -> %s (%d) ...", surface_label(surf_p), sizes[p],
+                        surface_label(surfaces[q]), sizes[q])
+            block = coeff[rows_p, offsets[q]:offsets[q + 1]]
+            points = sets[p].rr
+
+            def task(rows, block=block, points=points, ts=ts, same=p == q):
+                own = np.arange(rows.start, rows.stop) if same else None
+                weights = _linear_rows(points[rows], ts, own)
+                block[rows] = -(ts.scatter @ weights.T).T
+
+            _run([lambda rows=rows, task=task: task(rows)
+                  for rows in _chunks(sizes[p], 3 * ts.ntri)])
+            if p == q:
+                _correct_auto_elements(block, surf_p.tris)
+    return coeff
+
+
+def _correct_auto_elements(block: np.ndarray, tris: np.ndarray) -> None:
+    """Restore each row's missing solid angle (2 pi minus the row sum) around the node.
+
+    Half goes to the node itself; the rest is shared equally among the
+    corners of its triangles (MNE-C's auto-element approximation).
+    """
+    nvert = len(block)
+    missing = 2 * np.pi - block.sum(axis=1)
+    counts = incident_triangle_counts(tris, nvert)
+    block[np.arange(nvert), np.arange(nvert)] = missing / 2
+    shares = edge_multiplicity(tris, nvert).tocoo()
+    share = missing / (4 * counts)
+    block[shares.row, shares.col] += share[shares.row] * shares.data
+
+
+def constant_coefficients(surfaces, out: np.ndarray | None = None) -> np.ndarray:
+    """Constant-collocation coefficients, shape (T, T), T = total triangles (SPEC 8.6).
+
+    Entry (i, j) is the solid angle of triangle j seen from the centroid of
+    triangle i (0 for a triangle and itself).  Row sums per block should be
+    about 2 pi (same surface), 4 pi (a surface inside the other) or 0;
+    departures are logged as warnings, as MNE-C did.
+    """
+    origin = _origin(surfaces)
+    sets = [_triangle_set(s.rr, s.tris, origin) for s in surfaces]
+    sizes = [ts.ntri for ts in sets]
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    total = offsets[-1]
+    coeff = np.empty((total, total)) if out is None else out
+    for p, ts_p in enumerate(sets):
+        for q, ts_q in enumerate(sets):
+            logger.info("        %s (%d) -> %s (%d) ...", surface_label(surfaces[p]), sizes[p],
+                        surface_label(surfaces[q]), sizes[q])
+            block = coeff[offsets[p]:offsets[p + 1], offsets[q]:offsets[q + 1]]
+
+            def task(rows, block=block, ts_p=ts_p, ts_q=ts_q, same=p == q):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    block[rows] = _solid_angle_terms(ts_p.centroids[rows], ts_q)[3]
+                if same:
+                    own = np.arange(rows.start, rows.stop)
+                    block[own, own] = 0.0
+
+            _run([lambda rows=rows, task=task: task(rows) for rows in _chunks(sizes[p], sizes[q])])
+            _check_solid_angle_sums(block, p, q, surfaces)
+    return coeff
+
+
+def _check_solid_angle_sums(block, p, q, surfaces) -> None:
+    expected = 2 * np.pi if p == q else (4 * np.pi if p > q else 0.0)
+    worst = np.abs(block.sum(axis=1) - expected).max()
+    if worst > 0.1 * np.pi:
+        logger.warning("Solid angles from %s to %s sum to within %.3f of %.3f only; "
+                       "check the surfaces", surface_label(surfaces[p]),
+                       surface_label(surfaces[q]), worst, expected)

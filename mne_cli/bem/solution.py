@@ -1,0 +1,176 @@
+"""BEM potential solution matrix (SPEC section 8): mne_prepare_bem_model's core.
+
+The solution S = M^-1 maps infinite-medium potentials at the collocation
+points (scaled by the source multipliers) to the potentials on the
+surfaces.  M is built in the buffer that held the coefficients and
+inverted in place, so the peak is one N x N matrix plus the
+inner-skull block the isolated-skull step needs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from scipy.linalg import lapack
+
+from ..errors import GeometryError, InputError
+from ..fiff.constants import BemApprox, BemSurfId, Frame
+from ..objects import BemSolution, BemSurface
+from .collocation import constant_coefficients, linear_coefficients, surface_label
+
+logger = logging.getLogger(__name__)
+
+# The isolated-skull approach is used when sigma_skull / sigma_brain is at
+# most this (MNE-C's FWD_BEM_IP_APPROACH_LIMIT).
+IP_APPROACH_LIMIT = 0.1
+THREE_LAYER_IDS = (BemSurfId.HEAD, BemSurfId.SKULL, BemSurfId.BRAIN)
+
+# Rows per step of the isolated-skull update X <- X - 2 X S_h.
+_IP_ROWS = 1024
+
+
+def select_model_surfaces(surfaces: list[BemSurface], source: str) -> list[BemSurface]:
+    """The surfaces of the model, outermost first (SPEC 8.3).
+
+    Three layers when ids 4, 3 and 1 are all present, else the inner skull
+    (id 1) alone.  Every chosen surface must carry a conductivity and be in
+    MRI coordinates.
+    """
+    by_id = {s.id: s for s in surfaces}
+    if all(i in by_id for i in THREE_LAYER_IDS):
+        chosen = [by_id[i] for i in THREE_LAYER_IDS]
+    elif BemSurfId.BRAIN in by_id:
+        chosen = [by_id[BemSurfId.BRAIN]]
+    else:
+        ids = ", ".join(str(s.id) for s in surfaces)
+        raise InputError(f"{source}: no inner skull surface (id 1) found (surface ids: {ids}); "
+                         "give the surfaces ids with surf2bem --id")
+    for surf in chosen:
+        if surf.sigma is None:
+            raise InputError(f"{source}: No conductivity available for surface "
+                             f"{surface_label(surf)}; add it with surf2bem --sigma")
+        if surf.coord_frame != Frame.MRI:
+            raise InputError(f"{source}: Surface {surface_label(surf)} not specified in MRI "
+                             "coordinates.")
+        if surf.sigma <= 0:
+            raise InputError(f"{source}: the conductivity of surface {surface_label(surf)} "
+                             f"must be positive, not {surf.sigma} S/m")
+    return chosen
+
+
+def conductivity_factors(sigmas) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``source_mult`` (S,), ``field_mult`` (S,) and ``gamma`` (S, S) of SPEC 8.4.
+
+    ``sigmas`` are the conductivities inside each surface (S/m), outermost
+    surface first; the medium outside the outermost surface is an insulator.
+    """
+    sigma = np.asarray(sigmas, np.float64)
+    outside = np.concatenate([[0.0], sigma[:-1]])
+    source_mult = 2 / (sigma + outside)
+    field_mult = sigma - outside
+    gamma = field_mult[np.newaxis, :] / (sigma + outside)[:, np.newaxis]
+    return source_mult, field_mult, gamma
+
+
+def make_bem_solution(surfaces: list[BemSurface], method: str = "linear",
+                      source: str = "BEM model") -> BemSolution:
+    """Compute the BEM solution of a 1- or 3-layer model.
+
+    Parameters
+    ----------
+    surfaces : list of BemSurface
+        All surfaces of the geometry file; the model ones are picked by id.
+    method : {"linear", "constant"}
+        Linear collocation (unknowns at vertices, SPEC 8.5) or constant
+        collocation (unknowns at triangle centroids, SPEC 8.6).
+    source : str
+        Name used in error messages (the input file).
+
+    Returns
+    -------
+    BemSolution
+        The model surfaces, unchanged, with ``solution`` (N, N).
+    """
+    model = select_model_surfaces(surfaces, source)
+    if method == "linear":
+        sizes, coefficients, approx = [len(s.rr) for s in model], linear_coefficients, \
+            BemApprox.LINEAR
+    elif method == "constant":
+        sizes, coefficients, approx = [len(s.tris) for s in model], constant_coefficients, \
+            BemApprox.CONSTANT
+    else:
+        raise ValueError(f"unknown BEM method {method!r}")
+    _, _, gamma = conductivity_factors([s.sigma for s in model])
+    ip_mult = model[1].sigma / model[2].sigma if len(model) == 3 else None
+    use_ip = ip_mult is not None and ip_mult <= IP_APPROACH_LIMIT
+
+    logger.info("Computing the %s collocation solution...", method)
+    logger.info("    Matrix coefficients...")
+    matrix = coefficients(model)
+    inner = slice(sum(sizes[:-1]), sum(sizes))
+    # The homogeneous inner-skull problem of the isolated-skull approach has
+    # exactly the inner skull's own coefficient block.
+    inner_block = matrix[inner, inner].copy() if use_ip else None
+
+    logger.info("    Inverting the coefficient matrix...")
+    _system_matrix(matrix, sizes, gamma)
+    _invert_in_place(matrix, source)
+    if use_ip:
+        logger.info("IP approach required...")
+        logger.info("    Inverting the coefficient matrix (homog)...")
+        _system_matrix(inner_block, sizes[-1:], None)
+        _invert_in_place(inner_block, source)
+        logger.info("    Modify the original solution to incorporate IP approach...")
+        _isolated_skull_update(matrix, inner_block, inner, ip_mult)
+    logger.info("Solution ready.")
+    return BemSolution(model, approx, matrix, Frame.MRI)
+
+
+def _system_matrix(coeff: np.ndarray, sizes: list[int], gamma: np.ndarray | None) -> None:
+    """Turn C into M = I + 1/N - gamma (.) C / (2 pi), in place (SPEC 8.5 step 3)."""
+    total = len(coeff)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    for p in range(len(sizes)):
+        for q in range(len(sizes)):
+            mult = 1 / (2 * np.pi) * (1.0 if gamma is None else gamma[p, q])
+            block = coeff[offsets[p]:offsets[p + 1], offsets[q]:offsets[q + 1]]
+            block *= -mult
+    coeff += 1 / total
+    coeff[np.diag_indices(total)] += 1
+
+
+def _invert_in_place(matrix: np.ndarray, source: str) -> None:
+    """Replace the C-ordered square ``matrix`` by its inverse without a second copy.
+
+    LAPACK works in column order, so it factors and inverts the transpose,
+    which is the same memory; the inverse of the transpose, read back in row
+    order, is the inverse.
+    """
+    fortran_view = matrix.T
+    lu, piv, info = lapack.dgetrf(fortran_view, overwrite_a=True)
+    if info > 0:
+        raise GeometryError(f"{source}: the BEM system matrix is singular; check that the "
+                            "surfaces are closed, nested and do not touch")
+    lwork, _ = lapack.dgetri_lwork(len(matrix))
+    inverse, info = lapack.dgetri(lu, piv, lwork=int(lwork), overwrite_lu=True)
+    if info != 0:
+        raise GeometryError(f"{source}: the BEM system matrix could not be inverted (LAPACK "
+                            f"info {info})")
+    if not np.shares_memory(inverse, matrix):
+        matrix[...] = inverse.T
+
+
+def _isolated_skull_update(solution: np.ndarray, homog: np.ndarray, inner: slice,
+                           ip_mult: float) -> None:
+    """Isolated-skull (IP) modification of SPEC 8.5 step 4, in place.
+
+    Every row's inner-skull columns X become X - 2 X S_h; the inner-skull
+    corner gains (1 + ip) / ip * S_h; then everything is scaled by ip.
+    """
+    columns = solution[:, inner]
+    for start in range(0, len(solution), _IP_ROWS):
+        rows = columns[start:start + _IP_ROWS]
+        rows -= 2 * (rows @ homog)
+    solution[inner, inner] += (1 + ip_mult) / ip_mult * homog
+    solution *= ip_mult
