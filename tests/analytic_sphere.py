@@ -163,9 +163,10 @@ def _sphere_series(points, r0, q, radii, sigmas, center=(0.0, 0.0, 0.0), tol=1e-
         if radial_derivative:
             radial = (-(n + 1.0) + n * gj * w) / rho
             deriv += common * angular * radial
-        # Convergence: a bound on this term's size (|P_n| <= 1,
-        # |P_n'| sqrt(1-u^2) <= n(n+1)/2), times a geometric tail factor.
-        bound = pref * xn * np.abs(bj) * qn * (n + 0.5 * n * (n + 1)) * (1.0 + np.abs(gj) * w)
+        # Convergence: a bound on this term's size, times a geometric tail
+        # factor. |P_n| <= 1 and |q.(r_hat - u r0_hat)| <= |q| sqrt(1-u^2) with
+        # sqrt(1-u^2) |P_n'| = |P_n^1| <= sqrt(n(n+1)) give |angular| <= (2n+1)|q|.
+        bound = pref * xn * np.abs(bj) * (qn * (2 * n + 1)) * (1.0 + np.abs(gj) * w)
         if radial_derivative:
             bound = bound * (n + 1.0) * (1.0 + np.abs(gj)) / rho
             scale = max(np.abs(deriv).max(), np.abs(pot).max() / rho.max())

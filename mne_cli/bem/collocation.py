@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -40,6 +41,9 @@ _EDGE_ON = np.pi * 1e-6
 # Field points x triangles per chunk: ~20 arrays of this many doubles live
 # at once per worker, so 250k pairs keep each worker near 40 MB.
 _CHUNK_PAIRS = 250_000
+# Output elements of a (k x 4) @ (4 x m) product that OpenBLAS computes on
+# one thread (its threshold is 65536 multiply-adds times 4).
+_SINGLE_THREAD_GEMM = 32_768
 
 
 @dataclass
@@ -96,65 +100,117 @@ def _triangle_set(rr: np.ndarray, tris: np.ndarray, origin: np.ndarray) -> _Tria
                         scatter)
 
 
-def _solid_angle_terms(points: np.ndarray, ts: _TriangleSet):
-    """Corner distances, affine forms and solid angles for every (point, triangle) pair."""
-    dist = cdist(points, ts.rr)
-    d = [dist[:, ts.tris[:, i]] for i in range(3)]
-    forms = np.hstack([points, np.ones((len(points), 1))]) @ ts.affine
-    ntri = ts.ntri
-    triple = forms[:, :ntri]
+class _Workspace:
+    """Scratch arrays for one chunk of m field points against one triangle set.
+
+    Reusing them matters: freshly allocated arrays of this size come from
+    new pages, and faulting those in costs more than the arithmetic.
+    """
+
+    def __init__(self, ts: _TriangleSet, m: int):
+        ntri = ts.ntri
+        self.dist = np.empty((len(ts.rr), m))
+        self.d = np.empty((3, ntri, m))
+        self.tmp = np.empty((3, ntri, m))
+        self.den = np.empty((ntri, m))
+        self.omega = np.empty((ntri, m))
+        self.forms = np.empty((4 * ntri, m))
+        self.homog = np.ones((4, m))
+        self.weights = np.empty((3 * ntri, m))
+
+
+_workspaces = threading.local()
+
+
+def _workspace(ts: _TriangleSet, m: int) -> _Workspace:
+    cache = getattr(_workspaces, "cache", None)
+    if cache is None or cache[0] is not ts or cache[1] != m:
+        cache = _workspaces.cache = (ts, m, _Workspace(ts, m))
+    return cache[2]
+
+
+def _solid_angle_terms(points: np.ndarray, ts: _TriangleSet, ws: _Workspace) -> None:
+    """Corner distances ``ws.d``, affine forms ``ws.forms`` and solid angles ``ws.omega``.
+
+    Arrays are laid out (triangles, points): gathering whole rows of the
+    vertex-to-point distance matrix is cheap, and per-triangle constants
+    broadcast as columns.  The triple products are ``ws.forms[:t]``.
+    """
+    cdist(ts.rr, points, out=ws.dist)
+    d, tmp, den = ws.d, ws.tmp, ws.den
+    for i in range(3):
+        np.take(ws.dist, ts.tris[:, i], axis=0, out=d[i])
+    ws.homog[:3] = points.T
+    # Small products stay on the calling thread in OpenBLAS; a large one
+    # would wake its worker threads, which then spin on the core our other
+    # chunk worker needs.
+    step = max(1, _SINGLE_THREAD_GEMM // len(points))
+    affine_t = ts.affine.T
+    for start in range(0, len(affine_t), step):
+        np.matmul(affine_t[start:start + step], ws.homog, out=ws.forms[start:start + step])
     # |a||b||c| + (a.b)|c| + (a.c)|b| + (b.c)|a| with a.b = (|a|^2 + |b|^2 - l_ab^2) / 2
-    sq = [di * di for di in d]
-    den = (sq[0] + sq[1] - ts.edge_sq[:, 0]) * d[2]
-    den += (sq[1] + sq[2] - ts.edge_sq[:, 1]) * d[0]
-    den += (sq[2] + sq[0] - ts.edge_sq[:, 2]) * d[1]
+    sq = tmp
+    np.multiply(d, d, out=sq)
+    den.fill(0.0)
+    scratch = ws.omega
+    for i, j, k in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
+        np.add(sq[i], sq[j], out=scratch)
+        scratch -= ts.edge_sq[:, i:i + 1]
+        scratch *= d[k]
+        den += scratch
     den *= 0.5
-    den += d[0] * d[1] * d[2]
-    omega = np.arctan2(triple, den)
-    omega *= 2
-    return d, forms, triple, omega
+    np.multiply(d[0], d[1], out=scratch)
+    scratch *= d[2]
+    den += scratch
+    np.arctan2(ws.forms[:ts.ntri], den, out=ws.omega)
+    ws.omega *= 2
 
 
-def _linear_rows(points: np.ndarray, ts: _TriangleSet, own_vertices: np.ndarray | None):
-    """Weights of every corner of every triangle at the points, shape (m, 3t).
+def _linear_rows(points: np.ndarray, ts: _TriangleSet, own_vertices: np.ndarray | None,
+                 ws: _Workspace) -> np.ndarray:
+    """Weights of every corner of every triangle at the points, shape (3t, m), in ``ws``.
 
-    ``own_vertices`` gives, for field points that are vertices of this same
-    surface, their vertex numbers: triangles containing the point itself are
-    left out (their contribution is restored by the auto-solid-angle step).
+    Row k * t + j holds corner k of triangle j.  ``own_vertices`` gives, for
+    field points that are vertices of this same surface, their vertex
+    numbers: triangles containing the point itself are left out (their
+    contribution is restored by the auto-solid-angle step).
     """
     ntri = ts.ntri
+    d, beta, omega, forms = ws.d, ws.tmp, ws.omega, ws.forms
+    triple = forms[:ntri]
     with np.errstate(divide="ignore", invalid="ignore"):
-        d, forms, triple, omega = _solid_angle_terms(points, ts)
-        beta = []
+        _solid_angle_terms(points, ts, ws)
         for i in range(3):
-            s = d[i] + d[(i + 1) % 3]
-            s += ts.edge[:, i]
-            b = np.divide(-2 * ts.edge[:, i], s, out=s)
+            edge = ts.edge[:, i:i + 1]
+            b = np.add(d[i], d[(i + 1) % 3], out=beta[i])
+            b += edge
+            np.divide(-2 * edge, b, out=b)
             np.log1p(b, out=b)
-            b /= ts.edge[:, i]
-            beta.append(b)
-        coef2 = beta[0] - beta[1]
-        coef3 = np.subtract(beta[1], beta[2], out=beta[1])
-        weights = np.empty((len(points), 3 * ntri))
+            b /= edge
+        # d_k.w / (4 A^2) = (beta1 - beta2) eta[k, 0] + (beta2 - beta3) eta[k, 1]; fold T in.
+        t_coef2 = np.subtract(beta[0], beta[1], out=beta[0])
+        t_coef2 *= triple
+        t_coef3 = np.subtract(beta[1], beta[2], out=beta[1])
+        t_coef3 *= triple
+        weights = ws.weights
         for k in range(3):
-            out = weights[:, k * ntri:(k + 1) * ntri]
-            np.multiply(omega, forms[:, (k + 1) * ntri:(k + 2) * ntri], out=out)
-            eta = coef2 * ts.eta[:, k, 0]
-            eta += coef3 * ts.eta[:, k, 1]
-            eta *= triple
-            out += eta
-    edge_on = np.abs(omega) < 2 * _EDGE_ON
-    for k in range(3):
-        weights[:, k * ntri:(k + 1) * ntri][edge_on] = 0.0
+            out = weights[k * ntri:(k + 1) * ntri]
+            np.multiply(omega, forms[(k + 1) * ntri:(k + 2) * ntri], out=out)
+            out += np.multiply(t_coef2, ts.eta[:, k, 0:1], out=d[0])
+            out += np.multiply(t_coef3, ts.eta[:, k, 1:2], out=d[1])
+    edge_on = np.abs(omega, out=d[2]) < 2 * _EDGE_ON
+    if edge_on.any():
+        for k in range(3):
+            weights[k * ntri:(k + 1) * ntri][edge_on] = 0.0
     if own_vertices is not None:
-        rows, tri_idx = _incident_pairs(ts.tris, own_vertices)
+        columns, tri_idx = _incident_pairs(ts.tris, own_vertices)
         for k in range(3):
-            weights[rows, k * ntri + tri_idx] = 0.0
+            weights[k * ntri + tri_idx, columns] = 0.0
     return weights
 
 
 def _incident_pairs(tris: np.ndarray, vertices: np.ndarray):
-    """(row, triangle) pairs where vertex ``vertices[row]`` is a corner of the triangle."""
+    """(i, triangle) pairs where vertex ``vertices[i]`` is a corner of the triangle."""
     position = np.full(tris.max() + 1, -1)
     position[vertices] = np.arange(len(vertices))
     rows = position[tris]
@@ -213,8 +269,9 @@ def linear_coefficients(surfaces, out: np.ndarray | None = None) -> np.ndarray:
 
             def task(rows, block=block, points=points, ts=ts, same=p == q):
                 own = np.arange(rows.start, rows.stop) if same else None
-                weights = _linear_rows(points[rows], ts, own)
-                block[rows] = -(ts.scatter @ weights.T).T
+                ws = _workspace(ts, rows.stop - rows.start)
+                weights = _linear_rows(points[rows], ts, own, ws)
+                block[rows] = -(ts.scatter @ weights).T
 
             _run([lambda rows=rows, task=task: task(rows)
                   for rows in _chunks(sizes[p], 3 * ts.ntri)])
@@ -259,8 +316,10 @@ def constant_coefficients(surfaces, out: np.ndarray | None = None) -> np.ndarray
             block = coeff[offsets[p]:offsets[p + 1], offsets[q]:offsets[q + 1]]
 
             def task(rows, block=block, ts_p=ts_p, ts_q=ts_q, same=p == q):
+                ws = _workspace(ts_q, rows.stop - rows.start)
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    block[rows] = _solid_angle_terms(ts_p.centroids[rows], ts_q)[3]
+                    _solid_angle_terms(ts_p.centroids[rows], ts_q, ws)
+                block[rows] = ws.omega.T
                 if same:
                     own = np.arange(rows.start, rows.stop)
                     block[own, own] = 0.0
