@@ -31,7 +31,12 @@ import numpy as np
 import scipy.sparse
 from scipy.spatial.distance import cdist
 
-from ..geometry.surface import edge_multiplicity, incident_triangle_counts, triangle_normals
+from ..geometry.surface import (
+    edge_multiplicity,
+    incident_triangle_counts,
+    triangle_normals,
+)
+from .model import surface_label
 
 logger = logging.getLogger(__name__)
 
@@ -239,10 +244,6 @@ def _origin(surfaces) -> np.ndarray:
     # Working relative to the model's centre keeps the affine forms free of
     # cancellation between large coordinates.
     return np.vstack([s.rr for s in surfaces]).mean(axis=0)
-
-
-def surface_label(surf) -> str:
-    return {4: "outer skin", 3: "outer skull", 1: "inner skull"}.get(surf.id, f"surface {surf.id}")
 
 
 def linear_coefficients(surfaces, out: np.ndarray | None = None) -> np.ndarray:

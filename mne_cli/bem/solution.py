@@ -17,7 +17,8 @@ from scipy.linalg import lapack
 from ..errors import GeometryError, InputError
 from ..fiff.constants import BemApprox, BemSurfId, Frame
 from ..objects import BemSolution, BemSurface
-from .collocation import constant_coefficients, linear_coefficients, surface_label
+from .collocation import constant_coefficients, linear_coefficients
+from .model import surface_label
 
 logger = logging.getLogger(__name__)
 

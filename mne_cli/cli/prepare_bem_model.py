@@ -1,9 +1,22 @@
 """prepare_bem_model (mne_prepare_bem_model): BEM solution matrix (SPEC section 8)."""
 
+import logging
+import os
+
 import click
 
-from ..errors import NotImplementedYetError
 from .options import common_options, tool_command
+from .runner import command_line
+
+logger = logging.getLogger(__name__)
+
+
+def default_solution_name(bem_file: str) -> str:
+    """``x-bem.fif`` -> ``x-bem-sol.fif`` (strip .fif, -sol and -bem, add -bem-sol.fif)."""
+    stem = bem_file
+    for suffix in (".fif", "-sol", "-bem"):
+        stem = stem.removesuffix(suffix)
+    return stem + "-bem-sol.fif"
 
 
 @tool_command("prepare_bem_model")
@@ -14,6 +27,25 @@ from .options import common_options, tool_command
 @click.option("--method", type=click.Choice(["linear", "constant"]), default="linear",
               show_default=True, help="Linear or constant collocation.")
 @common_options
-def main(**options):
-    """Compute the BEM solution for a 1- or 3-layer BEM geometry."""
-    raise NotImplementedYetError("the BEM solution is not implemented yet")
+def main(bem_file, sol_file, method):
+    """Compute the BEM solution for a 1- or 3-layer BEM geometry.
+
+    Three layers are used when the file has surfaces with ids 4, 3 and 1
+    (scalp, outer skull, inner skull), else the inner skull alone. The
+    isolated-skull approach applies when the skull conductivity is at most a
+    tenth of the brain's.
+    """
+    from ..bem.solution import make_bem_solution
+    from ..io.bem import read_bem_surfaces, write_bem_solution
+
+    ctx = click.get_current_context()
+    sol_file = sol_file or default_solution_name(bem_file)
+    if os.path.abspath(sol_file) == os.path.abspath(bem_file):
+        raise click.UsageError("--sol names the --bem input itself; choose another output file")
+    surfaces = read_bem_surfaces(bem_file)
+    solution = make_bem_solution(surfaces, method, source=bem_file)
+    if method == "constant":
+        logger.warning("Constant-collocation solutions are read by MNE-C and mne_cli, "
+                       "not by MNE-Python")
+    write_bem_solution(sol_file, solution, command_line(ctx))
+    click.echo(f"Wrote {sol_file}", err=True)

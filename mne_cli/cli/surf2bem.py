@@ -7,8 +7,50 @@ raw command line the runner keeps.
 
 import click
 
-from ..errors import NotImplementedYetError
+from ..units import MM_PER_M
 from .options import common_options, tool_command
+
+SURFACE_STARTS = {"--surf": False, "--tri": True}   # option -> ASCII?
+PER_SURFACE_VALUES = {"--id", "--sigma", "--shift", "--ico"}
+PER_SURFACE_FLAGS = {"--swap", "--meters"}
+GLOBAL_VALUES = {"--fif", "--coordf"}
+
+
+def surface_sources(raw_args: list[str]):
+    """The surfaces of a command line with their per-surface options, in order.
+
+    Values have already been validated by click; here they are only
+    attached to the surface named before them.
+    """
+    from ..bem.model import SurfaceSource
+
+    sources: list[SurfaceSource] = []
+    args = iter(raw_args)
+    for arg in args:
+        name, has_value, value = arg.partition("=")
+        if name in SURFACE_STARTS:
+            path = value if has_value else next(args)
+            sources.append(SurfaceSource(path, ascii=SURFACE_STARTS[name]))
+        elif name in PER_SURFACE_VALUES or name in PER_SURFACE_FLAGS:
+            if not sources:
+                raise click.UsageError(f"Specify surface before {name} "
+                                       "(use --surf or --tri first)")
+            current = sources[-1]
+            if name in PER_SURFACE_FLAGS:
+                setattr(current, name[2:], True)
+                continue
+            value = value if has_value else next(args)
+            if name == "--id":
+                current.id = int(value)
+            elif name == "--sigma":
+                current.sigma = float(value)
+            elif name == "--shift":
+                current.shift = float(value) / MM_PER_M
+            else:
+                current.ico = int(value)
+        elif name in GLOBAL_VALUES and not has_value:
+            next(args)
+    return sources
 
 
 @tool_command("surf2bem")
@@ -33,6 +75,25 @@ from .options import common_options, tool_command
               help="Coordinate frame recorded for .tri surfaces.")
 @click.option("--force", is_flag=True, help="Accept surfaces with topological defects.")
 @common_options
-def main(**options):
-    """Convert FreeSurfer or ASCII surfaces into a BEM geometry file."""
-    raise NotImplementedYetError("BEM surface conversion is not implemented yet")
+def main(fif, check, checkmore, coordf, force, **_per_surface):
+    """Convert FreeSurfer or ASCII surfaces into a BEM geometry file.
+
+    Each --surf or --tri starts a surface; the options after it up to the
+    next one (--id, --sigma, --shift, --swap, --meters, --ico) describe it.
+    Example: surf2bem --surf inner_skull.surf --id 1 --sigma 0.3 --ico 4
+    --check --fif sample-5120-bem.fif
+    """
+    from ..bem.model import make_bem_surfaces
+    from ..io.bem import write_bem_surfaces
+
+    ctx = click.get_current_context()
+    sources = surface_sources(ctx.meta["raw_args"])
+    if not sources:
+        raise click.UsageError("No surfaces specified: give at least one --surf or --tri")
+    surfaces = make_bem_surfaces(sources, tri_frame=coordf, force=force,
+                                 check=check, check_more=checkmore)
+    if fif is None:
+        click.echo("No output file given (--fif); nothing written.", err=True)
+        return
+    write_bem_surfaces(fif, surfaces)
+    click.echo(f"Wrote {fif}", err=True)

@@ -8,7 +8,7 @@ watershed surfaces, MNE source spaces) can be matched index for index.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -36,7 +36,7 @@ def grade_of_triangle_count(ntri: int) -> int | None:
     return grade if 20 * 4 ** grade == ntri else None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _icosahedron(grade: int) -> tuple[np.ndarray, np.ndarray]:
     if grade == 0:
         return _base()
