@@ -48,4 +48,4 @@ def main(bem_file, sol_file, method):
         logger.warning("Constant-collocation solutions are read by MNE-C and mne_cli, "
                        "not by MNE-Python")
     write_bem_solution(sol_file, solution, command_line(ctx))
-    click.echo(f"Wrote {sol_file}", err=True)
+    logger.info("Wrote %s", sol_file)

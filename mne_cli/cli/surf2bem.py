@@ -5,6 +5,8 @@ apply to the --surf/--tri named before them; their order is taken from the
 raw command line the runner keeps.
 """
 
+import logging
+
 import click
 
 from ..units import MM_PER_M
@@ -14,6 +16,8 @@ SURFACE_STARTS = {"--surf": False, "--tri": True}   # option -> ASCII?
 PER_SURFACE_VALUES = {"--id", "--sigma", "--shift", "--ico"}
 PER_SURFACE_FLAGS = {"--swap", "--meters"}
 GLOBAL_VALUES = {"--fif", "--coordf"}
+
+logger = logging.getLogger(__name__)
 
 
 def surface_sources(raw_args: list[str]):
@@ -80,8 +84,14 @@ def main(fif, check, checkmore, coordf, force, **_per_surface):
 
     Each --surf or --tri starts a surface; the options after it up to the
     next one (--id, --sigma, --shift, --swap, --meters, --ico) describe it.
-    Example: surf2bem --surf inner_skull.surf --id 1 --sigma 0.3 --ico 4
-    --check --fif sample-5120-bem.fif
+    Lengths are in mm; the output holds metres.
+
+    \b
+    Example (three layers, checked):
+      surf2bem --surf outer_skin.surf --id 4 --sigma 0.3 \\
+               --surf outer_skull.surf --id 3 --sigma 0.006 \\
+               --surf inner_skull.surf --id 1 --sigma 0.3 \\
+               --check --fif sample-5120-5120-5120-bem.fif
     """
     from ..bem.model import make_bem_surfaces
     from ..io.bem import write_bem_surfaces
@@ -93,7 +103,7 @@ def main(fif, check, checkmore, coordf, force, **_per_surface):
     surfaces = make_bem_surfaces(sources, tri_frame=coordf, force=force,
                                  check=check, check_more=checkmore)
     if fif is None:
-        click.echo("No output file given (--fif); nothing written.", err=True)
+        logger.info("No output file given (--fif); nothing written.")
         return
     write_bem_surfaces(fif, surfaces)
-    click.echo(f"Wrote {fif}", err=True)
+    logger.info("Wrote %s", fif)

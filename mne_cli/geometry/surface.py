@@ -21,13 +21,7 @@ def vertex_normals(rr: np.ndarray, tris: np.ndarray) -> np.ndarray:
     ``mne_add_triangle_data``); a vertex whose sum vanishes keeps a zero
     normal.
     """
-    cross = triangle_cross(rr, tris)
-    nn = np.zeros_like(rr, dtype=np.float64)
-    for corner in range(3):
-        np.add.at(nn, tris[:, corner], cross)
-    norms = np.linalg.norm(nn, axis=1, keepdims=True)
-    np.divide(nn, norms, out=nn, where=norms > 0)
-    return nn
+    return _normalised_vertex_sums(len(rr), tris, triangle_cross(rr, tris))
 
 
 def triangle_normals(rr: np.ndarray, tris: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -45,10 +39,14 @@ def template_normals(rr: np.ndarray, tris: np.ndarray) -> np.ndarray:
     MNE-C stores these for meshes decimated with --ico (computed on the
     icosahedron template, not on the subject's surface).
     """
-    unit, _ = triangle_normals(rr, tris)
-    nn = np.zeros_like(rr, dtype=np.float64)
+    return _normalised_vertex_sums(len(rr), tris, triangle_normals(rr, tris)[0])
+
+
+def _normalised_vertex_sums(nvert: int, tris: np.ndarray, per_triangle: np.ndarray) -> np.ndarray:
+    """Sum a per-triangle vector into its three corners, then normalise (zero stays zero)."""
+    nn = np.zeros((nvert, 3))
     for corner in range(3):
-        np.add.at(nn, tris[:, corner], unit)
+        np.add.at(nn, tris[:, corner], per_triangle)
     norms = np.linalg.norm(nn, axis=1, keepdims=True)
     np.divide(nn, norms, out=nn, where=norms > 0)
     return nn
