@@ -290,14 +290,18 @@ _ENCODERS = {
 }
 
 
+def dense_matrix_trailer(shape) -> bytes:
+    """The dimensions that follow a dense matrix's elements: reversed shape, then ndim."""
+    return np.array(tuple(shape)[::-1] + (len(shape),), SCALAR_DTYPES[Type.INT]).tobytes()
+
+
 def _encode_matrix(type_code, value):
     code = type_code & Type.MATRIX_CODE_MASK
     dtype = SCALAR_DTYPES[type_code & Type.ELEMENT_MASK]
     ints = SCALAR_DTYPES[Type.INT]
     if code == Type.MATRIX_DENSE:
         arr = np.asarray(value)
-        return (np.ascontiguousarray(arr, dtype).tobytes()
-                + np.array(arr.shape[::-1] + (arr.ndim,), ints).tobytes())
+        return np.ascontiguousarray(arr, dtype).tobytes() + dense_matrix_trailer(arr.shape)
     rcs = code == Type.MATRIX_SPARSE_RCS
     mat = scipy.sparse.csr_matrix(value) if rcs else scipy.sparse.csc_matrix(value)
     mat.sort_indices()

@@ -19,7 +19,7 @@ import numpy as np
 from ..atomic import atomic_output
 from .. import objects
 from .constants import FILE_VERSION, SCALAR_DTYPES, Block, Kind, Type, type_for_dtype
-from .tag import NEXT_NONE, encode, pack_header
+from .tag import NEXT_NONE, dense_matrix_trailer, encode, pack_header
 
 
 def new_file_id() -> objects.FileId:
@@ -28,6 +28,9 @@ def new_file_id() -> objects.FileId:
     now = time.time()
     return objects.FileId(FILE_VERSION, (node >> 32 & 0x7FFFFFFF, node & 0x7FFFFFFF),
                   int(now), int((now % 1) * 1e6))
+
+
+_STREAM_BYTES = 8 << 20  # slice size when streaming a large matrix
 
 
 class FifWriter:
@@ -87,7 +90,17 @@ class FifWriter:
                 element_type = Type.FLOAT
         if element_type not in SCALAR_DTYPES:
             raise TypeError(f"no matrix element type {element_type}")
-        self.write(kind, Type.MATRIX_DENSE | element_type, array)
+        # Streamed in slices: a BEM solution is hundreds of MB, and encoding
+        # it whole would hold several converted copies at once.
+        dtype = SCALAR_DTYPES[element_type]
+        trailer = dense_matrix_trailer(array.shape)
+        self._fid.write(pack_header(kind, Type.MATRIX_DENSE | element_type,
+                                    array.size * dtype.itemsize + len(trailer)))
+        flat = array.reshape(len(array), -1) if array.ndim > 1 else array.reshape(-1)
+        step = max(1, _STREAM_BYTES // max(1, flat[:1].size * dtype.itemsize))
+        for start in range(0, len(flat), step):
+            self._fid.write(np.ascontiguousarray(flat[start:start + step], dtype).data)
+        self._fid.write(trailer)
 
     def write_sparse(self, kind: int, matrix, rcs: bool = True) -> None:
         """Sparse float32 matrix tag, row-compressed (RCS) by default."""
