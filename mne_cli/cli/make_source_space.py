@@ -1,27 +1,142 @@
 """make_source_space (mne_make_source_space): cortical source spaces (SPEC section 5)."""
 
+import logging
+import math
+import os
+from pathlib import Path
+
 import click
 
-from ..errors import NotImplementedYetError
+from ..errors import InputError
+from ..units import MM_PER_M
 from .options import MM, common_options, tool_command
+from .runner import command_line
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SPACING_MM = 7
+
+
+def _subjects_dir(why: str) -> Path:
+    value = os.environ.get("SUBJECTS_DIR")
+    if not value:
+        raise InputError(f"SUBJECTS_DIR is not set; it is needed {why}")
+    return Path(value)
+
+
+def _subject(subject: str | None, why: str) -> str:
+    if not subject:
+        raise InputError(f"no subject given (--subject or $SUBJECT); it is needed {why}")
+    return subject
+
+
+def resolve_surfaces(items: str, subject: str | None) -> list[Path]:
+    """``--surf`` items: existing paths, else ``$SUBJECTS_DIR/<subject>/surf/<item>``."""
+    paths = []
+    for item in items.split(":"):
+        if not item:
+            continue
+        path = Path(item)
+        if path.exists():
+            paths.append(path)
+            continue
+        why = f"to find the surface {item}"
+        candidate = _subjects_dir(why) / _subject(subject, why) / "surf" / item
+        if not candidate.exists():
+            raise InputError(f"{item}: no such surface (looked for {path} and {candidate})")
+        paths.append(candidate)
+    if not paths:
+        raise click.UsageError("--surf names no surface")
+    return paths
+
+
+def _selection(raw_args, spacing_m, ico, oct_):
+    """(spacing in mesh edges, grade): the last of --spacing/--ico/--oct given wins."""
+    last = None
+    for arg in raw_args:
+        name = arg.split("=", 1)[0]
+        if name in ("--spacing", "--ico", "--oct"):
+            last = name
+    if last == "--ico":
+        return None, ico
+    if last == "--oct":
+        if oct_ <= 0:
+            raise click.BadParameter("the octahedron grade must be >= 1", param_hint="--oct")
+        return None, -oct_
+    if last == "--spacing":
+        edges = math.ceil(spacing_m * MM_PER_M - 1e-9)
+        if edges < 2:
+            raise click.BadParameter("the spacing must be at least 2 mm", param_hint="--spacing")
+        return edges, None
+    logger.info("No --spacing, --ico or --oct given: using --spacing %d", DEFAULT_SPACING_MM)
+    return DEFAULT_SPACING_MM, None
+
+
+def _label(spacing, grade) -> str:
+    if grade is not None:
+        return f"ico-{grade}" if grade > 0 else f"oct-{-grade}"
+    return str(spacing)
 
 
 @tool_command("make_source_space")
 @click.option("--subject", envvar="SUBJECT", help="Subject name (default: $SUBJECT).")
-@click.option("--surf", "surfaces", help="Colon-separated FreeSurfer surfaces, one source space each.")
+@click.option("--surf", "surfaces", default="lh.white:rh.white", show_default=True,
+              help="Colon-separated FreeSurfer surfaces, one source space each; names that "
+                   "are not files are looked up in $SUBJECTS_DIR/<subject>/surf.")
 @click.option("--spacing", type=MM, help="Source spacing in mm (graph-distance decimation; default 7).")
 @click.option("--ico", type=int, help="Icosahedron grade k > 0, or octahedron grade -k for k < 0.")
 @click.option("--oct", "oct_", type=int, help="Octahedron grade (same as --ico -k).")
-@click.option("--all", "all_", is_flag=True, help="Write the complete surfaces with in-use flags.")
+@click.option("--all", "all_", is_flag=True,
+              help="Write the complete surfaces with in-use flags (always done: MNE-Python "
+                   "reads only that form).")
 @click.option("--morph", help="Map the source space onto this subject through sphere.reg.")
-@click.option("--src", "src_file", type=click.Path(dir_okay=False), help="Output -src.fif file.")
-@click.option("--cps", is_flag=True, help="Add cortical patch statistics.")
+@click.option("--src", "src_file", type=click.Path(dir_okay=False),
+              help="Output -src.fif file (default $SUBJECTS_DIR/<subject>/bem/"
+                   "<subject>-<spacing>-src.fif).")
+@click.option("--cps", is_flag=True, help="Add cortical patch statistics (always done).")
 @click.option("--dist", type=MM, help="Also compute source distances up to this limit (mm).")
 @common_options
-def main(**options):
+def main(subject, surfaces, spacing, ico, oct_, all_, morph, src_file, cps, dist):
     """Create a cortical source space from FreeSurfer surfaces.
 
     Selects source vertices by --spacing, --ico or --oct (the last one given
     wins) and writes them as a -src.fif file that MNE-C and MNE-Python read.
+    Patch information (the nearest source of every vertex) is always added;
+    --dist adds geodesic distances between sources up to the limit.
+
+    \b
+    Example:
+      make_source_space --subject sample --ico -6 --dist 7 \\
+                        --src sample-oct-6-src.fif
     """
-    raise NotImplementedYetError("cortical source-space creation is not implemented yet")
+    from ..io.source_space import write_source_spaces
+    from ..source_space.surface import (add_patch_info, make_surface_source_space,
+                                        morph_source_space)
+
+    ctx = click.get_current_context()
+    spacing_edges, grade = _selection(ctx.meta["raw_args"], spacing, ico, oct_)
+    if grade == 0:
+        raise click.BadParameter("the grade must not be 0", param_hint="--ico")
+    paths = resolve_surfaces(surfaces, subject)
+    if src_file is None:
+        why = "for the default output name (or give --src)"
+        owner = morph or _subject(subject, why)
+        src_file = (_subjects_dir(why) / owner / "bem"
+                    / f"{owner}-{_label(spacing_edges, grade)}-src.fif")
+    spaces = []
+    for path in paths:
+        hemi = path.name.split(".")[0]
+        space = make_surface_source_space(
+            path, spacing=spacing_edges, grade=grade,
+            sphere_path=path.parent / f"{hemi}.sphere", subject=subject)
+        if morph:
+            why = "for --morph"
+            root = _subjects_dir(why)
+            source_subject = _subject(subject, why)
+            space = morph_source_space(
+                space, root / source_subject / "surf" / f"{hemi}.sphere.reg",
+                root / morph / "surf" / f"{hemi}.sphere.reg",
+                root / morph / "surf" / path.name, morph)
+        add_patch_info(space, dist)
+        spaces.append(space)
+    write_source_spaces(src_file, spaces, command_line(ctx))

@@ -90,3 +90,40 @@ def _subdivide(rr: np.ndarray, tris: np.ndarray) -> tuple[np.ndarray, np.ndarray
         np.stack([m_ab, b, m_bc], 1),
     ], 1)
     return new_rr, children.reshape(-1, 3)
+
+
+def octahedron(grade: int) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices (unit vectors) and triangles of the grade-``grade`` subdivided octahedron.
+
+    SPEC section 4: oct-n has 4**n + 2 vertices and 8 * 4**(n - 1) triangles;
+    vertices are numbered in the order the triangles' corners first meet
+    them (MNE's ``_tessellate_sphere``).
+    """
+    if not 1 <= grade <= MAX_GRADE:
+        raise ValueError(f"octahedron grade must be 1..{MAX_GRADE}, not {grade}")
+    rr, tris = _octahedron(grade)
+    return rr.copy(), tris.copy()
+
+
+@cache
+def _octahedron(grade: int) -> tuple[np.ndarray, np.ndarray]:
+    rr = np.array([[1.0, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]])
+    tris = np.array([(0, 4, 2), (2, 4, 1), (1, 4, 3), (3, 4, 0),
+                     (0, 2, 5), (2, 1, 5), (1, 3, 5), (3, 0, 5)])[:, ::-1]
+    for _ in range(grade - 1):
+        p0, p1, p2 = tris.T
+        mids = [rr[i] + rr[j] for i, j in ((p0, p2), (p0, p1), (p1, p2))]
+        mids = [m / np.linalg.norm(m, axis=1, keepdims=True) for m in mids]
+        ntri, nvert = len(tris), len(rr)
+        a, b, c = (nvert + k * ntri + np.arange(ntri) for k in range(3))
+        rr = np.vstack([rr, *mids])
+        tris = np.stack([np.stack([p0, b, a], 1), np.stack([b, p1, c], 1),
+                         np.stack([a, b, c], 1), np.stack([a, c, p2], 1)], 1).reshape(-1, 3)
+    # Merge the duplicate midpoints (one per triangle sharing an edge),
+    # numbering points in the order the triangle corners meet them.
+    corners = rr[tris.ravel()]
+    keys = np.round(corners * 1e9).astype(np.int64)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return corners[np.sort(first)], rank[inverse.ravel()].reshape(-1, 3)
