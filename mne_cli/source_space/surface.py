@@ -105,11 +105,15 @@ def decimate_by_spacing(neighbours: scipy.sparse.csr_matrix, spacing: int) -> np
 
 
 def template_sphere(grade: int) -> tuple[np.ndarray, np.ndarray]:
-    """Icosahedron (grade > 0) or octahedron (grade < 0) template, unit vertices."""
+    """Icosahedron (grade > 0) or octahedron (grade < 0) template, unit vertices.
+
+    The icosahedron is MNE's tabulated one (four decimals), so that sources
+    are picked exactly where MNE-C and MNE-Python pick them.
+    """
     if grade > 0:
         if grade > MAX_GRADE:
             raise InputError(f"--ico {grade} is too fine; at most {MAX_GRADE}")
-        return icosahedron(grade)
+        return icosahedron(grade, tabulated=True)
     if grade < 0:
         if -grade > MAX_GRADE:
             raise InputError(f"--oct {-grade} is too fine; at most {MAX_GRADE}")

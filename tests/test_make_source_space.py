@@ -1,0 +1,223 @@
+"""make_source_space against mne.setup_source_space / morph_source_spaces on the same subjects."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse
+
+from mne_cli.cli.make_source_space import main
+from mne_cli.geometry.icosahedron import icosahedron
+from mne_cli.io.source_space import read_source_spaces
+from mne_cli.io.surface import write_freesurfer_surface
+
+from .conftest import REFCASE
+
+mne = pytest.importorskip("mne")
+
+
+def _rotation(seed: int) -> np.ndarray:
+    q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((3, 3)))
+    return q * np.sign(np.diag(r))
+
+
+def _bumpy(rr_unit: np.ndarray, radius: float, centre) -> np.ndarray:
+    """A folded, cortex-like deformation of a sphere (m)."""
+    x, y, z = rr_unit.T
+    r = radius * (1 + 0.08 * np.sin(7 * x) * np.cos(5 * y) + 0.05 * np.sin(9 * z))
+    return rr_unit * r[:, np.newaxis] + np.asarray(centre)
+
+
+def make_subject(subjects_dir, name: str, grade: int, seed: int, radius=0.045) -> None:
+    """A subject with ?h.white (bumpy), ?h.sphere (rotated ico sphere) and ?h.sphere.reg."""
+    surf = subjects_dir / name / "surf"
+    surf.mkdir(parents=True)
+    (subjects_dir / name / "bem").mkdir()
+    unit, tris = icosahedron(grade)
+    for hemi, centre, turn in (("lh", (-0.035, -0.01, 0.04), 1), ("rh", (0.035, -0.01, 0.04), 2)):
+        sphere = unit @ _rotation(seed + turn).T
+        write_freesurfer_surface(surf / f"{hemi}.sphere", 0.1 * sphere, tris)
+        write_freesurfer_surface(surf / f"{hemi}.white", _bumpy(unit, radius, centre), tris)
+        reg = sphere @ _rotation(seed + 10 * turn).T
+        write_freesurfer_surface(surf / f"{hemi}.sphere.reg", 0.1 * reg, tris)
+
+
+@pytest.fixture(scope="module")
+def subjects_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("subjects")
+    make_subject(root, "bumpy", 5, seed=3)
+    make_subject(root, "other", 4, seed=11, radius=0.05)
+    return root
+
+
+def _compare(ours_path, theirs, dist=False):
+    ours = read_source_spaces(ours_path)
+    assert len(ours) == len(theirs)
+    for mine, src in zip(ours, theirs):
+        np.testing.assert_array_equal(mine.vertno, src["vertno"])
+        np.testing.assert_allclose(mine.rr, src["rr"], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(mine.nn, src["nn"], rtol=0, atol=1e-6)
+        if src["use_tris"] is None:
+            assert mine.use_tris is None
+        else:
+            np.testing.assert_array_equal(mine.use_tris, src["use_tris"])
+        np.testing.assert_array_equal(mine.nearest, src["nearest"])
+        np.testing.assert_allclose(mine.nearest_dist, src["nearest_dist"], rtol=0, atol=1e-6)
+        assert mine.id == src["id"]
+        if dist:
+            full = mine.dist + mine.dist.T
+            np.testing.assert_allclose(full.toarray(), src["dist"].toarray(), rtol=0, atol=1e-6)
+    # MNE-Python reads our file.
+    assert [len(s["vertno"]) for s in mne.read_source_spaces(str(ours_path), verbose=False)] \
+        == [len(s["vertno"]) for s in theirs]
+
+
+@pytest.mark.parametrize("grade, spacing", [(4, "ico4"), (3, "ico3"), (-5, "oct5"), (-4, "oct4")])
+def test_sphere_picking_equals_mne_synthetic(runner, tmp_path, monkeypatch, subjects_dir,
+                                             grade, spacing):
+    monkeypatch.setenv("SUBJECTS_DIR", str(subjects_dir))
+    out = tmp_path / "x-src.fif"
+    result = runner.invoke(main, ["--subject", "bumpy", "--ico", str(grade), "--src", str(out)])
+    assert result.exit_code == 0, result.output
+    theirs = mne.setup_source_space("bumpy", spacing=spacing, subjects_dir=subjects_dir,
+                                    add_dist="patch", verbose=False)
+    _compare(out, theirs)
+
+
+@pytest.mark.parametrize("grade, spacing", [(4, "ico4"), (3, "ico3"), (-5, "oct5"), (-6, "oct6")])
+def test_sphere_picking_equals_mne_refcase(runner, tmp_path, monkeypatch, grade, spacing):
+    """The refcase subject: real fsaverage5 cortex and spheres in sample's MRI space."""
+    subjects_dir = REFCASE / "subjects"
+    if not (subjects_dir / "sample" / "surf" / "lh.sphere").exists():
+        pytest.skip(f"refcase subject not found under {subjects_dir}")
+    monkeypatch.setenv("SUBJECTS_DIR", str(subjects_dir))
+    out = tmp_path / "x-src.fif"
+    args = ["--subject", "sample", "--ico", str(grade), "--src", str(out)]
+    if grade == 4:
+        args += ["--dist", "7"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    theirs = mne.setup_source_space("sample", spacing=spacing, subjects_dir=subjects_dir,
+                                    add_dist="patch", verbose=False)
+    if grade == 4:
+        mne.add_source_space_distances(theirs, dist_limit=0.007, verbose=False)
+    _compare(out, theirs, dist=grade == 4)
+
+
+def _scanline_mesh(grade: int, radius: float):
+    """A bumpy sphere whose vertices are numbered slice by slice, like a FreeSurfer surface."""
+    unit, tris = icosahedron(grade)
+    rr = _bumpy(unit, radius, (0, 0, 0))
+    order = np.lexsort((rr[:, 0], np.round(rr[:, 1] * 1000), np.round(rr[:, 2] * 1000)))
+    new_index = np.empty_like(order)
+    new_index[order] = np.arange(len(order))
+    return rr[order], new_index[tris]
+
+
+@pytest.mark.parametrize("spacing", [7, 2])
+def test_spacing_equals_mne(runner, tmp_path, monkeypatch, spacing):
+    """--spacing on a cortex-like mesh (1.2 mm edges, slice-ordered vertices): MNE's vertices.
+
+    With 7 the sources are 5.9 mm apart on average (nearest neighbour): MNE-C's
+    rule counts edges and lets the distance estimate propagate one ring only.
+    """
+    rr, tris = _scanline_mesh(6 if spacing == 7 else 4, 0.06)
+    root = tmp_path / "subjects"
+    (root / "fine" / "surf").mkdir(parents=True)
+    for hemi in ("lh", "rh"):  # MNE-Python always reads both
+        write_freesurfer_surface(root / "fine" / "surf" / f"{hemi}.white", rr, tris)
+    monkeypatch.setenv("SUBJECTS_DIR", str(root))
+    out = tmp_path / "s-src.fif"
+    result = runner.invoke(main, ["--subject", "fine", "--surf", "lh.white", "--spacing",
+                                  str(spacing), "--src", str(out)])
+    assert result.exit_code == 0, result.output
+    (space,) = read_source_spaces(out)
+    assert space.use_tris is None
+    theirs = mne.setup_source_space("fine", spacing=spacing, surface="white", subjects_dir=root,
+                                    add_dist=False, verbose=False)
+    np.testing.assert_array_equal(space.vertno, theirs[0]["vertno"])
+    if spacing == 7:
+        from scipy.spatial import cKDTree
+
+        sources = space.rr[space.vertno]
+        spacing_mm = cKDTree(sources).query(sources, k=2)[0][:, 1].mean() * 1000
+        assert 5.5 <= spacing_mm <= 8.5
+
+
+def test_morph_equals_mne(runner, tmp_path, monkeypatch, subjects_dir):
+    """--morph other: the vertex mapping of mne.morph_source_spaces."""
+    monkeypatch.setenv("SUBJECTS_DIR", str(subjects_dir))
+    out = tmp_path / "m-src.fif"
+    result = runner.invoke(main, ["--subject", "bumpy", "--ico", "-4", "--morph", "other",
+                                  "--src", str(out)])
+    assert result.exit_code == 0, result.output
+    src = mne.setup_source_space("bumpy", spacing="oct4", subjects_dir=subjects_dir,
+                                 add_dist=False, verbose=False)
+    theirs = mne.morph_source_spaces(src, "other", subjects_dir=subjects_dir, verbose=False)
+    ours = read_source_spaces(out)
+    for mine, src_to in zip(ours, theirs):
+        np.testing.assert_array_equal(mine.vertno, src_to["vertno"])
+        np.testing.assert_allclose(mine.rr, src_to["rr"], rtol=0, atol=1e-6)
+        assert mine.subject == "other"
+
+
+def test_default_output_name(runner, tmp_path, monkeypatch, subjects_dir):
+    monkeypatch.setenv("SUBJECTS_DIR", str(subjects_dir))
+    monkeypatch.setenv("SUBJECT", "bumpy")
+    result = runner.invoke(main, ["--oct", "3"])
+    assert result.exit_code == 0, result.output
+    out = subjects_dir / "bumpy" / "bem" / "bumpy-oct-3-src.fif"
+    assert [s.nuse for s in read_source_spaces(out)] == [66, 66]
+    out.unlink()
+
+
+def test_last_of_spacing_and_ico_wins(runner, tmp_path, monkeypatch, subjects_dir):
+    monkeypatch.setenv("SUBJECTS_DIR", str(subjects_dir))
+    out = tmp_path / "w-src.fif"
+    args = ["--subject", "bumpy", "--surf", "lh.white", "--src", str(out)]
+    assert runner.invoke(main, [*args, "--spacing", "5", "--ico", "2"]).exit_code == 0
+    assert read_source_spaces(out)[0].nuse == 162
+    assert runner.invoke(main, [*args, "--ico", "2", "--spacing", "5"]).exit_code == 0
+    assert read_source_spaces(out)[0].use_tris is None
+
+
+def test_distances_are_geodesic_and_limited(runner, tmp_path, monkeypatch, subjects_dir):
+    """Distances stored once (upper triangle), none above the limit, at least the chord."""
+    monkeypatch.setenv("SUBJECTS_DIR", str(subjects_dir))
+    out = tmp_path / "d-src.fif"
+    result = runner.invoke(main, ["--subject", "bumpy", "--surf", "lh.white", "--ico", "3",
+                                  "--dist", "10", "--src", str(out)])
+    assert result.exit_code == 0, result.output
+    (space,) = read_source_spaces(out)
+    dist = scipy.sparse.coo_matrix(space.dist)
+    assert space.dist_limit == pytest.approx(0.01, rel=1e-6)
+    assert dist.nnz > 0 and (dist.row < dist.col).all() and dist.data.max() <= 0.01 + 1e-7
+    chord = np.linalg.norm(space.rr[dist.row] - space.rr[dist.col], axis=1)
+    assert (dist.data >= chord - 1e-7).all()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--subject", "nobody", "--ico", "3"], "lh.white: no such surface"),
+    (["--subject", "bumpy", "--ico", "7"], "fewer than the"),
+])
+def test_errors(runner, tmp_path, monkeypatch, subjects_dir, args, message):
+    monkeypatch.setenv("SUBJECTS_DIR", str(subjects_dir))
+    result = runner.invoke(main, [*args, "--src", str(tmp_path / "e-src.fif")])
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert not (tmp_path / "e-src.fif").exists()
+
+
+def test_sphere_of_another_surface(runner, tmp_path, monkeypatch, subjects_dir):
+    """A ?h.sphere with a different vertex count is refused, naming the file."""
+    sphere = subjects_dir / "bumpy" / "surf" / "lh.sphere"
+    saved = sphere.read_bytes()
+    unit, tris = icosahedron(3)
+    write_freesurfer_surface(sphere, 0.1 * unit, tris)
+    try:
+        monkeypatch.setenv("SUBJECTS_DIR", str(subjects_dir))
+        result = runner.invoke(main, ["--subject", "bumpy", "--ico", "2", "--src",
+                                      str(tmp_path / "e-src.fif")])
+    finally:
+        sphere.write_bytes(saved)
+    assert result.exit_code == 1
+    assert "lh.sphere: Mismatch between number of surface vertices" in result.output
