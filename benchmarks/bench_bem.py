@@ -14,12 +14,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
-import resource
+import sys
 import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import measure, report  # noqa: E402
 
 SURFACES = (("outer_skin", 4, 0.3), ("outer_skull", 3, 0.006), ("inner_skull", 1, 0.3))
 
@@ -68,32 +69,6 @@ def _run_mne_python(path: str) -> None:
     mne.make_bem_solution(path, verbose=False)
 
 
-def _child(which: str, path: str, queue) -> None:
-    import numpy  # noqa: F401  (imports are not part of the measurement)
-
-    if which == "MNE-Python":
-        import mne  # noqa: F401
-    else:
-        import mne_cli.bem.solution  # noqa: F401
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    start = time.perf_counter()
-    (_run_mne_python if which == "MNE-Python" else _run_mne_cli)(path)
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    queue.put((seconds, peak / 1024, (peak - baseline) / 1024))
-
-
-def measure(which: str, path: str) -> tuple[float, float, float]:
-    """Seconds, peak RSS (MiB) and peak growth over the post-import baseline (MiB)."""
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_child, args=(which, path, queue))
-    process.start()
-    result = queue.get()
-    process.join()
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grade", type=int, default=4, help="icosahedron grade (default 4)")
@@ -101,12 +76,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "head-bem.fif")
         print(write_head(Path(path), args.grade))
-        results = {which: measure(which, path) for which in ("mne_cli", "MNE-Python")}
-    print(f"{'':12s} {'time':>9s} {'peak RSS':>10s} {'growth':>10s}")
-    for which, (seconds, peak, growth) in results.items():
-        print(f"{which:12s} {seconds:8.1f}s {peak:8.0f}MiB {growth:8.0f}MiB")
-    ours, theirs = results["mne_cli"], results["MNE-Python"]
-    print(f"speed-up {theirs[0] / ours[0]:.1f}x, peak memory ratio {theirs[1] / ours[1]:.1f}x")
+        results = {
+            "mne_cli": measure(_run_mne_cli, (path,), ["numpy", "mne_cli.bem.solution"]),
+            "MNE-Python": measure(_run_mne_python, (path,), ["numpy", "mne"]),
+        }
+    report(results, "mne_cli", "MNE-Python")
 
 
 if __name__ == "__main__":

@@ -207,11 +207,16 @@ def test_errors(runner, tmp_path, monkeypatch, subjects_dir, args, message):
     assert not (tmp_path / "e-src.fif").exists()
 
 
-def test_sphere_of_another_surface(runner, tmp_path, monkeypatch, subjects_dir):
-    """A ?h.sphere with a different vertex count is refused, naming the file."""
+@pytest.mark.parametrize("grade, scale, message", [
+    (3, 1.0, "lh.sphere: Mismatch between number of surface vertices"),
+    (5, 0.5, "lh.sphere: not a sphere"),
+])
+def test_bad_sphere(runner, tmp_path, monkeypatch, subjects_dir, grade, scale, message):
+    """A ?h.sphere of another mesh, or one that is not round, is refused, naming the file."""
     sphere = subjects_dir / "bumpy" / "surf" / "lh.sphere"
     saved = sphere.read_bytes()
-    unit, tris = icosahedron(3)
+    unit, tris = icosahedron(grade)
+    unit[unit[:, 2] > 0.5] *= scale
     write_freesurfer_surface(sphere, 0.1 * unit, tris)
     try:
         monkeypatch.setenv("SUBJECTS_DIR", str(subjects_dir))
@@ -219,5 +224,4 @@ def test_sphere_of_another_surface(runner, tmp_path, monkeypatch, subjects_dir):
                                       str(tmp_path / "e-src.fif")])
     finally:
         sphere.write_bytes(saved)
-    assert result.exit_code == 1
-    assert "lh.sphere: Mismatch between number of surface vertices" in result.output
+    assert result.exit_code == 1 and message in result.output, result.output

@@ -185,6 +185,12 @@ def make_surface_source_space(surface_path, *, spacing: int | None = None,
                 f"{os.fspath(sphere_path)}: Mismatch between number of surface vertices "
                 f"({len(sphere_rr)} here, {len(rr)} in {name}); the sphere must belong to "
                 "the same surface")
+        radius = np.linalg.norm(sphere_rr - sphere_rr.mean(axis=0), axis=1)
+        if np.ptp(radius) > 0.1 * radius.mean():
+            raise InputError(
+                f"{os.fspath(sphere_path)}: not a sphere (vertex distances from the centre "
+                f"range over {radius.min() * 1000:.1f}-{radius.max() * 1000:.1f} mm); --ico and "
+                "--oct need the hemisphere's spherical inflation ?h.sphere")
         if len(template_rr) > len(rr):
             raise InputError(f"{name}: the surface has {len(rr)} vertices, fewer than the "
                              f"{len(template_rr)} of the requested subdivision")
