@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import measure, report  # noqa: E402
+from measure import measure, report
 
 
 def _subjects_dir() -> Path:

@@ -5,15 +5,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mne_cli.bem.solution import (conductivity_factors, make_bem_solution,
-                                  select_model_surfaces)
+from mne_cli.bem.solution import (
+    conductivity_factors,
+    make_bem_solution,
+    select_model_surfaces,
+)
 from mne_cli.errors import InputError
 from mne_cli.fiff.constants import BemApprox, Frame
 from mne_cli.io.bem import read_bem_surfaces, write_bem_surfaces
 
 from .analytic_sphere import sphere_potential
-from .bem_helpers import RADII, SIGMAS, bem_potentials, collocation_points, sphere_surface, \
-    three_layer_head
+from .bem_helpers import (
+    RADII,
+    SIGMAS,
+    bem_potentials,
+    collocation_points,
+    sphere_surface,
+    three_layer_head,
+)
 
 
 def _relative(a, b) -> float:

@@ -7,9 +7,13 @@ import pytest
 
 from mne_cli.geometry.icosahedron import grade_of_triangle_count, icosahedron
 from mne_cli.geometry.solid_angle import solid_angle_sums, solid_angles
-from mne_cli.geometry.surface import (distance_to_surface, edge_multiplicity,
-                                      incident_triangle_counts, template_normals,
-                                      triangle_normals)
+from mne_cli.geometry.surface import (
+    distance_to_surface,
+    edge_multiplicity,
+    incident_triangle_counts,
+    mean_unit_normals,
+    triangle_normals,
+)
 
 
 @pytest.mark.parametrize("grade", range(5))
@@ -76,7 +80,7 @@ def test_distance_to_surface_cases():
                                atol=1.5e-3)
 
 
-def test_triangle_and_template_normals():
+def test_triangle_and_mean_unit_normals():
     rr, tris = icosahedron(2)
     unit, area = triangle_normals(rr, tris)
     centroids = rr[tris].mean(axis=1)
@@ -84,7 +88,7 @@ def test_triangle_and_template_normals():
     assert (np.einsum("ti,ti->t", unit, centroids) > 0).all()
     # Ico-2 facets cover a bit less than the unit sphere's area.
     assert 0.97 * 4 * np.pi < area.sum() < 4 * np.pi
-    nn = template_normals(rr, tris)
+    nn = mean_unit_normals(rr, tris)
     np.testing.assert_allclose(np.linalg.norm(nn, axis=1), 1, rtol=1e-14)
     np.testing.assert_allclose(nn, rr, atol=0.02)  # close to the radial direction
 

@@ -22,7 +22,7 @@ from ..geometry.solid_angle import solid_angle_sums
 from ..geometry.surface import (
     distance_to_surface,
     incident_triangle_counts,
-    template_normals,
+    mean_unit_normals,
     vertex_normals,
 )
 from ..io.surface import read_freesurfer_surface, read_tri
@@ -154,7 +154,7 @@ def decimate_to_ico(rr: np.ndarray, tris: np.ndarray, grade: int, name: str):
     template_rr, dest_tris = icosahedron(grade, tabulated=True)
     logger.info("Going from ico-%d to ico-%d (%d -> %d triangles)", found, grade, len(tris),
                 len(dest_tris))
-    return rr[:len(template_rr)].copy(), dest_tris, template_normals(template_rr, dest_tris)
+    return rr[:len(template_rr)].copy(), dest_tris, mean_unit_normals(template_rr, dest_tris)
 
 
 def _model_order(named: list[_Named]) -> list[_Named]:

@@ -110,8 +110,11 @@ def main(subject, surfaces, spacing, ico, oct_, all_, morph, src_file, cps, dist
                         --src sample-oct-6-src.fif
     """
     from ..io.source_space import write_source_spaces
-    from ..source_space.surface import (add_patch_info, make_surface_source_space,
-                                        morph_source_space)
+    from ..source_space.surface import (
+        add_patch_info,
+        make_surface_source_space,
+        morph_source_space,
+    )
 
     ctx = click.get_current_context()
     spacing_edges, grade = _selection(ctx.meta["raw_args"], spacing, ico, oct_)

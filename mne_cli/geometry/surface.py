@@ -33,11 +33,11 @@ def triangle_normals(rr: np.ndarray, tris: np.ndarray) -> tuple[np.ndarray, np.n
     return unit, double_area / 2
 
 
-def template_normals(rr: np.ndarray, tris: np.ndarray) -> np.ndarray:
+def mean_unit_normals(rr: np.ndarray, tris: np.ndarray) -> np.ndarray:
     """Vertex normals as the unweighted mean of the unit normals of incident triangles.
 
-    MNE-C stores these for meshes decimated with --ico (computed on the
-    icosahedron template, not on the subject's surface).
+    MNE-Python's vertex normals (source spaces), and what MNE-C stores for
+    BEM meshes decimated with --ico (computed on the icosahedron template).
     """
     return _normalised_vertex_sums(len(rr), tris, triangle_normals(rr, tris)[0])
 

@@ -21,7 +21,7 @@ from scipy.spatial import cKDTree
 from ..errors import GeometryError, InputError
 from ..fiff.constants import SourceSpaceId, SourceSpaceType
 from ..geometry.icosahedron import MAX_GRADE, icosahedron, octahedron
-from ..geometry.surface import template_normals
+from ..geometry.surface import mean_unit_normals
 from ..io.surface import read_freesurfer_surface
 from ..objects import SourceSpace
 
@@ -39,7 +39,7 @@ def read_cortex(path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     triangles, as MNE-Python computes them for source spaces.
     """
     rr, tris = read_freesurfer_surface(path)
-    return rr, tris, template_normals(rr, tris)
+    return rr, tris, mean_unit_normals(rr, tris)
 
 
 def hemisphere_id(path, rr: np.ndarray) -> int:
@@ -88,8 +88,7 @@ def decimate_by_spacing(neighbours: scipy.sparse.csr_matrix, spacing: int) -> np
             dv = 0
         d[v] = dv
         for n in near:
-            if d[n] > dv + 1:
-                d[n] = dv + 1
+            d[n] = min(d[n], dv + 1)
     if spacing == 2:
         for v in range(nvert - 1, -1, -1):
             for n in ring[v]:
