@@ -60,7 +60,6 @@ def test_millimetres_become_metres():
 
 
 @pytest.mark.parametrize("argv", [
-    ["volume_source_space", "--grid", "7", "--src", "x-src.fif"],
     ["forward_solution", "--src", "s", "--meas", "m", "--fwd", "f", "--notrans", "--meg"],
     ["average_forward_solutions", "--fwd", "a-fwd.fif:2", "--out", "b-fwd.fif"],
 ])
