@@ -22,12 +22,12 @@ import scipy.sparse
 
 from mne_cli.cli.volume_source_space import main
 from mne_cli.geometry.icosahedron import icosahedron
+from mne_cli.geometry.inside import inside_surface
 from mne_cli.geometry.solid_angle import solid_angle_sums
 from mne_cli.io.bem import write_bem_surfaces
 from mne_cli.io.source_space import read_source_spaces
 from mne_cli.io.surface import read_freesurfer_surface, write_freesurfer_surface
 from mne_cli.objects import BemSurface
-from mne_cli.source_space.volume import inside_surface
 
 from .conftest import REFCASE, testing_file
 
