@@ -26,6 +26,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import scipy.sparse
@@ -246,39 +247,48 @@ def _origin(surfaces) -> np.ndarray:
     return np.vstack([s.rr for s in surfaces]).mean(axis=0)
 
 
-def linear_coefficients(surfaces, out: np.ndarray | None = None) -> np.ndarray:
+def _assemble(surfaces, sizes, pairs_per_row, fill, finish) -> np.ndarray:
+    """Fill an (N, N) matrix block by block, each block in chunks of rows on the thread pool.
+
+    ``sizes[p]`` rows/columns belong to surface p; ``fill(block, rows, p, q)``
+    writes rows of block (p, q); ``pairs_per_row[q]`` sizes the chunks;
+    ``finish(block, p, q)`` runs on each completed block.
+    """
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    coeff = np.empty((offsets[-1], offsets[-1]))
+    for p, surf_p in enumerate(surfaces):
+        for q, surf_q in enumerate(surfaces):
+            logger.info("        %s (%d) -> %s (%d) ...", surface_label(surf_p), sizes[p],
+                        surface_label(surf_q), sizes[q])
+            block = coeff[offsets[p]:offsets[p + 1], offsets[q]:offsets[q + 1]]
+            _run([partial(fill, block, rows, p, q)
+                  for rows in _chunks(sizes[p], pairs_per_row[q])])
+            finish(block, p, q)
+    return coeff
+
+
+def linear_coefficients(surfaces) -> np.ndarray:
     """Linear-collocation coefficient matrix C, shape (N, N), N = total vertices.
 
     Block (p, q) holds, for every vertex x of surface p, minus the linear
     double-layer weights of the triangles of q at x, with the auto-solid-angle
-    correction on diagonal blocks (SPEC 8.5 steps 1-2).  ``out`` may be a
-    preallocated (N, N) float64 array to fill.
+    correction on diagonal blocks (SPEC 8.5 steps 1-2).
     """
     origin = _origin(surfaces)
     sets = [_triangle_set(s.rr, s.tris, origin) for s in surfaces]
-    sizes = [len(s.rr) for s in surfaces]
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    total = offsets[-1]
-    coeff = np.empty((total, total)) if out is None else out
-    for p, surf_p in enumerate(surfaces):
-        rows_p = slice(offsets[p], offsets[p + 1])
-        for q, ts in enumerate(sets):
-            logger.info("        %s (%d) -> %s (%d) ...", surface_label(surf_p), sizes[p],
-                        surface_label(surfaces[q]), sizes[q])
-            block = coeff[rows_p, offsets[q]:offsets[q + 1]]
-            points = sets[p].rr
 
-            def task(rows, block=block, points=points, ts=ts, same=p == q):
-                own = np.arange(rows.start, rows.stop) if same else None
-                ws = _workspace(ts, rows.stop - rows.start)
-                weights = _linear_rows(points[rows], ts, own, ws)
-                block[rows] = -(ts.scatter @ weights).T
+    def fill(block, rows, p, q):
+        own = np.arange(rows.start, rows.stop) if p == q else None
+        ws = _workspace(sets[q], rows.stop - rows.start)
+        weights = _linear_rows(sets[p].rr[rows], sets[q], own, ws)
+        block[rows] = -(sets[q].scatter @ weights).T
 
-            _run([lambda rows=rows, task=task: task(rows)
-                  for rows in _chunks(sizes[p], 3 * ts.ntri)])
-            if p == q:
-                _correct_auto_elements(block, surf_p.tris)
-    return coeff
+    def finish(block, p, q):
+        if p == q:
+            _correct_auto_elements(block, surfaces[p].tris)
+
+    return _assemble(surfaces, [len(s.rr) for s in surfaces], [3 * ts.ntri for ts in sets],
+                     fill, finish)
 
 
 def _correct_auto_elements(block: np.ndarray, tris: np.ndarray) -> None:
@@ -296,7 +306,7 @@ def _correct_auto_elements(block: np.ndarray, tris: np.ndarray) -> None:
     block[shares.row, shares.col] += share[shares.row] * shares.data
 
 
-def constant_coefficients(surfaces, out: np.ndarray | None = None) -> np.ndarray:
+def constant_coefficients(surfaces) -> np.ndarray:
     """Constant-collocation coefficients, shape (T, T), T = total triangles (SPEC 8.6).
 
     Entry (i, j) is the solid angle of triangle j seen from the centroid of
@@ -307,27 +317,20 @@ def constant_coefficients(surfaces, out: np.ndarray | None = None) -> np.ndarray
     origin = _origin(surfaces)
     sets = [_triangle_set(s.rr, s.tris, origin) for s in surfaces]
     sizes = [ts.ntri for ts in sets]
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    total = offsets[-1]
-    coeff = np.empty((total, total)) if out is None else out
-    for p, ts_p in enumerate(sets):
-        for q, ts_q in enumerate(sets):
-            logger.info("        %s (%d) -> %s (%d) ...", surface_label(surfaces[p]), sizes[p],
-                        surface_label(surfaces[q]), sizes[q])
-            block = coeff[offsets[p]:offsets[p + 1], offsets[q]:offsets[q + 1]]
 
-            def task(rows, block=block, ts_p=ts_p, ts_q=ts_q, same=p == q):
-                ws = _workspace(ts_q, rows.stop - rows.start)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    _solid_angle_terms(ts_p.centroids[rows], ts_q, ws)
-                block[rows] = ws.omega.T
-                if same:
-                    own = np.arange(rows.start, rows.stop)
-                    block[own, own] = 0.0
+    def fill(block, rows, p, q):
+        ws = _workspace(sets[q], rows.stop - rows.start)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            _solid_angle_terms(sets[p].centroids[rows], sets[q], ws)
+        block[rows] = ws.omega.T
+        if p == q:
+            own = np.arange(rows.start, rows.stop)
+            block[own, own] = 0.0
 
-            _run([lambda rows=rows, task=task: task(rows) for rows in _chunks(sizes[p], sizes[q])])
-            _check_solid_angle_sums(block, p, q, surfaces)
-    return coeff
+    def finish(block, p, q):
+        _check_solid_angle_sums(block, p, q, surfaces)
+
+    return _assemble(surfaces, sizes, sizes, fill, finish)
 
 
 def _check_solid_angle_sums(block, p, q, surfaces) -> None:
