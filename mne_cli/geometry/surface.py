@@ -58,9 +58,11 @@ def incident_triangle_counts(tris: np.ndarray, nvert: int) -> np.ndarray:
 
 
 def edge_multiplicity(tris: np.ndarray, nvert: int):
-    """Sparse (nvert, nvert) matrix: entry (a, b) counts the triangles with edge a-b.
+    """Sparse (nvert, nvert) CSR matrix: entry (a, b) counts the triangles with edge a-b.
 
     On a closed manifold mesh every edge is shared by exactly two triangles.
+    Row a lists the 1-ring neighbours of vertex a in ascending order, so the
+    matrix also serves as the mesh's vertex adjacency.
     """
     import scipy.sparse
 
@@ -70,6 +72,7 @@ def edge_multiplicity(tris: np.ndarray, nvert: int):
     ones = np.ones(len(rows), np.int64)
     matrix = scipy.sparse.coo_matrix((ones, (rows, cols)), shape=(nvert, nvert)).tocsr()
     matrix.sum_duplicates()
+    matrix.sort_indices()
     return matrix
 
 

@@ -21,7 +21,7 @@ from scipy.spatial import cKDTree
 from ..errors import GeometryError, InputError
 from ..fiff.constants import SourceSpaceId, SourceSpaceType
 from ..geometry.icosahedron import MAX_GRADE, icosahedron, octahedron
-from ..geometry.surface import mean_unit_normals
+from ..geometry.surface import edge_multiplicity, mean_unit_normals
 from ..io.surface import read_freesurfer_surface
 from ..objects import SourceSpace
 
@@ -52,21 +52,9 @@ def hemisphere_id(path, rr: np.ndarray) -> int:
     return SourceSpaceId.LEFT if rr[:, 0].mean() < 0 else SourceSpaceId.RIGHT
 
 
-def neighbour_graph(tris: np.ndarray, nvert: int) -> scipy.sparse.csr_matrix:
-    """Vertex adjacency of a triangulation: CSR with sorted 1-ring neighbours per row."""
-    tris = np.asarray(tris)
-    rows = np.concatenate([tris[:, 0], tris[:, 1], tris[:, 2], tris[:, 1], tris[:, 2], tris[:, 0]])
-    cols = np.concatenate([tris[:, 1], tris[:, 2], tris[:, 0], tris[:, 0], tris[:, 1], tris[:, 2]])
-    graph = scipy.sparse.csr_matrix((np.ones(len(rows), np.int8), (rows, cols)),
-                                    shape=(nvert, nvert))
-    graph.sum_duplicates()
-    graph.sort_indices()
-    return graph
-
-
 def mesh_distance_graph(rr: np.ndarray, tris: np.ndarray) -> scipy.sparse.csr_matrix:
     """The edge graph of a triangulation weighted by edge length (m)."""
-    graph = neighbour_graph(tris, len(rr)).tocoo()
+    graph = edge_multiplicity(tris, len(rr)).tocoo()
     lengths = np.linalg.norm(rr[graph.row] - rr[graph.col], axis=1)
     return scipy.sparse.csr_matrix((lengths, (graph.row, graph.col)), shape=graph.shape)
 
@@ -174,7 +162,7 @@ def make_surface_source_space(surface_path, *, spacing: int | None = None,
     """
     rr, tris, nn = read_cortex(surface_path)
     name = os.fspath(surface_path)
-    neighbours = neighbour_graph(tris, len(rr))
+    neighbours = edge_multiplicity(tris, len(rr))
     use_tris = None
     if grade is not None:
         template_rr, template_tris = template_sphere(grade)
@@ -262,7 +250,7 @@ def morph_source_space(space: SourceSpace, from_reg, to_reg, to_surface,
     if len(rr) != len(reg_to):
         raise InputError(f"{os.fspath(to_reg)}: Mismatch between number of surface vertices "
                          f"({len(reg_to)} here, {len(rr)} in {os.fspath(to_surface)})")
-    neighbours = neighbour_graph(reg_to_tris, len(reg_to))
+    neighbours = edge_multiplicity(reg_to_tris, len(reg_to))
     vertno = space.vertno
     _, best = cKDTree(reg_to).query(reg_fro[vertno])
     taken = np.zeros(len(reg_to), bool)
