@@ -121,23 +121,44 @@ def pick_by_sphere(sphere_rr: np.ndarray, neighbours: scipy.sparse.csr_matrix,
     """
     directions = sphere_rr / np.linalg.norm(sphere_rr, axis=1, keepdims=True)
     template = template_rr / np.linalg.norm(template_rr, axis=1, keepdims=True)
-    _, chosen = cKDTree(directions).query(template)
-    inuse = np.zeros(len(sphere_rr), np.int64)
-    indptr, indices = neighbours.indptr, neighbours.indices
-    for k, vertex in enumerate(chosen):
-        if inuse[vertex]:
-            ring = indices[indptr[vertex]:indptr[vertex + 1]]
-            free = ring[inuse[ring] == 0]
-            if len(free) == 0:
-                raise GeometryError(
-                    f"{name}: could not find a free neighbour for template vertex {k} "
-                    f"(surface vertex {vertex} is taken); the sphere does not match the "
-                    "template density: use a coarser --ico/--oct")
-            logger.info("    Source space vertex moved from %d to %d because of double "
-                        "occupation", vertex, free[-1])
-            chosen[k] = vertex = free[-1]
-        inuse[vertex] = 1
+    _, nearest = cKDTree(directions).query(template)
+    chosen, taken = _place_apart(
+        nearest, neighbours, highest=True,
+        failure=lambda k, vertex: (
+            f"{name}: could not find a free neighbour for template vertex {k} (surface vertex "
+            f"{vertex} is taken); the sphere does not match the template density: use a "
+            "coarser --ico/--oct"))
+    inuse = taken.astype(np.int64)
     return inuse, chosen[template_tris]
+
+
+def _place_apart(targets: np.ndarray, neighbours: scipy.sparse.csr_matrix, highest: bool,
+                 failure) -> tuple[np.ndarray, np.ndarray]:
+    """Give every target its own vertex, in order; a taken one moves to a free 1-ring neighbour.
+
+    ``highest`` picks the highest-numbered free neighbour (MNE's --ico/--oct
+    picking), else the lowest (its morphing). ``failure(k, vertex)`` words the
+    error when target k has no free neighbour left.
+
+    Returns
+    -------
+    placed : ndarray (k,) vertex per target, taken : ndarray (n,) bool
+    """
+    placed = np.array(targets)
+    taken = np.zeros(neighbours.shape[0], bool)
+    indptr, indices = neighbours.indptr, neighbours.indices
+    for k, vertex in enumerate(placed):
+        if taken[vertex]:
+            ring = indices[indptr[vertex]:indptr[vertex + 1]]
+            free = ring[~taken[ring]]
+            if len(free) == 0:
+                raise GeometryError(failure(k, vertex))
+            moved = free[-1] if highest else free[0]
+            logger.info("    Source space vertex moved from %d to %d because of double "
+                        "occupation", vertex, moved)
+            placed[k] = vertex = moved
+        taken[vertex] = True
+    return placed, taken
 
 
 def make_surface_source_space(surface_path, *, spacing: int | None = None,
@@ -253,20 +274,13 @@ def morph_source_space(space: SourceSpace, from_reg, to_reg, to_surface,
     neighbours = edge_multiplicity(reg_to_tris, len(reg_to))
     vertno = space.vertno
     _, best = cKDTree(reg_to).query(reg_fro[vertno])
-    taken = np.zeros(len(reg_to), bool)
+    placed, taken = _place_apart(
+        best, neighbours, highest=False,
+        failure=lambda k, vertex: (
+            f"{os.fspath(to_reg)}: source vertex {vertno[k]} cannot be placed; every "
+            "neighbour of its match is taken"))
     mapping = np.full(len(space.rr), -1)
-    for v, target in zip(vertno, best):
-        if taken[target]:
-            ring = neighbours.indices[neighbours.indptr[target]:neighbours.indptr[target + 1]]
-            free = ring[~taken[ring]]
-            if len(free) == 0:
-                raise GeometryError(f"{os.fspath(to_reg)}: source vertex {v} cannot be placed; "
-                                    "every neighbour of its match is taken")
-            logger.info("Source space vertex moved from %d to %d because of double "
-                        "occupation.", target, free[0])
-            target = free[0]
-        mapping[v] = target
-        taken[target] = True
+    mapping[vertno] = placed
     inuse = taken.astype(np.int64)
     use_tris = mapping[space.use_tris] if space.use_tris is not None else None
     return SourceSpace(SourceSpaceType.SURFACE, rr, nn, inuse, id=space.id, subject=to_subject,
