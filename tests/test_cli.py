@@ -59,20 +59,6 @@ def test_millimetres_become_metres():
     assert list(MM_TRIPLE.convert("0:0:40", None, None)) == pytest.approx([0, 0, 0.04], rel=1e-15)
 
 
-@pytest.mark.parametrize("argv", [
-    ["forward_solution", "--src", "s", "--meas", "m", "--fwd", "f", "--notrans", "--meg"],
-    ["average_forward_solutions", "--fwd", "a-fwd.fif:2", "--out", "b-fwd.fif"],
-])
-def test_pending_commands_parse_then_stop(tmp_path, argv):
-    """Commands whose computation is pending accept their options, then exit 1 cleanly."""
-    result = subprocess.run([str(BIN / argv[0]), *argv[1:]], capture_output=True, text=True,
-                            cwd=tmp_path, timeout=120)
-    assert result.returncode == 1
-    assert result.stderr.strip() == f"{argv[0]}: " + result.stderr.strip().split(": ", 1)[1]
-    assert "not implemented yet" in result.stderr and "Traceback" not in result.stderr
-    assert list(tmp_path.iterdir()) == []
-
-
 @pytest.mark.parametrize("flag, logged", [([], True), (["-v"], True), (["--quiet"], False)])
 def test_logging_goes_to_stderr(tmp_path, flag, logged):
     out = tmp_path / "coil_def.dat"

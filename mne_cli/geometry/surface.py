@@ -107,3 +107,94 @@ def _segment_distance(p: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray
     along = np.einsum("kti,ti->kt", p - u, edge) / np.einsum("ti,ti->t", edge, edge)
     closest = u + np.clip(along, 0, 1)[..., np.newaxis] * edge
     return np.linalg.norm(p - closest, axis=-1)
+
+
+def nearest_surface_points(points: np.ndarray, rr: np.ndarray, tris: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Closest point of a triangulated surface to each point, exactly.
+
+    Meant for a few hundred points (electrodes): every triangle is tried.
+    When several triangles share the closest point (an edge or a corner),
+    the one whose plane holds the point's foot least outside it is chosen.
+
+    Returns
+    -------
+    tri : ndarray, shape (k,), int
+        Triangle holding the closest point.
+    weights : ndarray, shape (k, 3)
+        Its barycentric coordinates on the triangle's corners (sum 1).
+    dist : ndarray, shape (k,)
+        The distance, in the units of ``rr``.
+    """
+    points = np.atleast_2d(np.asarray(points, np.float64))
+    corners = [rr[tris[:, i]] for i in range(3)]
+    a, b, c = corners
+    normal = np.cross(b - a, c - a)
+    normal /= np.linalg.norm(normal, axis=1, keepdims=True)
+    tri_out = np.empty(len(points), np.intp)
+    weights_out = np.empty((len(points), 3))
+    dist_out = np.empty(len(points))
+    for start in range(0, len(points), 32):
+        p = points[start:start + 32, np.newaxis, :]
+        # Candidate 1: the foot on the triangle's plane, if it lies inside.
+        height = np.einsum("kti,ti->kt", p - a, normal)
+        foot = p - height[..., np.newaxis] * normal
+        bary = np.stack([np.einsum("kti,ti->kt", np.cross(w - v, foot - v), normal)
+                         for v, w in ((b, c), (c, a), (a, b))], axis=-1)
+        twice_area = np.einsum("ti,ti->t", np.cross(b - a, c - a), normal)
+        bary /= twice_area[np.newaxis, :, np.newaxis]
+        best = np.where((bary >= 0).all(axis=-1), np.abs(height), np.inf)
+        best_w = bary
+        # Candidates 2-4: the closest points of the three edges.
+        for i, j in ((0, 1), (1, 2), (2, 0)):
+            u, v = corners[i], corners[j]
+            edge = v - u
+            t = np.clip(np.einsum("kti,ti->kt", p - u, edge)
+                        / np.einsum("ti,ti->t", edge, edge), 0, 1)
+            d = np.linalg.norm(p - (u + t[..., np.newaxis] * edge), axis=-1)
+            closer = d < best
+            w = np.zeros(d.shape + (3,))
+            w[..., i] = 1 - t
+            w[..., j] = t
+            best = np.where(closer, d, best)
+            best_w = np.where(closer[..., np.newaxis], w, best_w)
+        # Ties (closest point on a shared edge or corner) go to the triangle
+        # whose plane foot lies least outside it: the one interpolation on
+        # the triangle's plane extrapolates least from.
+        tied = best <= best.min(axis=1, keepdims=True) * (1 + 1e-9) + 1e-15
+        outside = np.where(tied, bary.min(axis=-1), -np.inf)
+        pick = outside.argmax(axis=1)
+        rows = np.arange(len(pick))
+        tri_out[start:start + 32] = pick
+        weights_out[start:start + 32] = best_w[rows, pick]
+        dist_out[start:start + 32] = best[rows, pick]
+    return tri_out, weights_out, dist_out
+
+
+def plane_coordinates(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """Barycentric coordinates of each point's foot on its triangle's plane.
+
+    Not clamped: a foot outside the triangle gets a negative coordinate, so
+    interpolating with them extrapolates linearly (as MNE-C and MNE-Python
+    interpolate at electrodes).
+
+    Parameters
+    ----------
+    points : ndarray, shape (k, 3)
+    corners : ndarray, shape (k, 3, 3)
+        The three corners of each point's triangle.
+
+    Returns
+    -------
+    weights : ndarray, shape (k, 3)
+        Sum to 1.
+    """
+    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
+    e1, e2, d = b - a, c - a, points - a
+    # Least-squares solve of d = x e1 + y e2 (the in-plane part of d).
+    g11, g12, g22 = (np.einsum("ki,ki->k", u, v) for u, v in ((e1, e1), (e1, e2), (e2, e2)))
+    h1, h2 = np.einsum("ki,ki->k", d, e1), np.einsum("ki,ki->k", d, e2)
+    det = g11 * g22 - g12 * g12
+    x = (g22 * h1 - g12 * h2) / det
+    y = (g11 * h2 - g12 * h1) / det
+    return np.stack([1 - x - y, x, y], axis=1)
