@@ -192,7 +192,8 @@ class BemSurface:
 class BemSolution:
     """BEM geometry with its potential solution.
 
-    ``solution`` has shape (N, N): N = total vertices (linear collocation,
+    ``solution`` has shape (N, N) (float32 as read from a file, float64 when
+    computed): N = total vertices (linear collocation,
     ``approx`` 2) or total triangles (constant collocation, ``approx`` 1).
     """
 

@@ -17,6 +17,7 @@ All BEM work is in MRI coordinates.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -27,8 +28,18 @@ from ..objects import BemSolution
 from .sensors import SensorSet
 from .sphere_meg import MAG_FACTOR
 
-#: Point-by-node elements per chunk (~32 MB per float64 temporary).
-_ELEMENTS_PER_CHUNK = 1 << 22
+#: Field points x sources (or nodes) per block: temporaries of 0.5 MB stay in
+#: cache, which makes these memory-bound loops several times faster than
+#: large blocks (measured on the 2-core target machine).
+_ELEMENTS_PER_CHUNK = 1 << 16
+#: Side of the square point x node blocks of the MEG coefficients.
+_BLOCK = 512
+#: Nodes per block of the infinite-medium potentials (blocks of 1 MB).
+_NODE_BLOCK = 512
+#: numpy releases the GIL in its loops: two threads fill v0 on our two cores.
+_WORKERS = 2
+#: Rows of the BEM solution converted to float64 at a time.
+_SOLUTION_ROWS = 512
 
 
 def bem_nodes(solution: BemSolution) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -69,8 +80,10 @@ def node_multipliers(solution: BemSolution, surface: np.ndarray) -> np.ndarray:
     return source_mult[surface] / (4 * np.pi)
 
 
-def meg_transfer(solution: BemSolution, sensors: SensorSet) -> np.ndarray:
-    """T for MEG channels, shape (nchan, N): B_volume = T @ v0 (mu0/4pi included).
+def meg_coefficients(solution: BemSolution, sensors: SensorSet) -> np.ndarray:
+    """Node coefficients of MEG channels, shape (nchan, N) (mu0/4pi included).
+
+    :func:`transfer_matrix` turns them into T, with B_volume = T @ v0.
 
     The magnetic field of the secondary currents on a node's surface
     element at coil point p is ((p - r_j) x a_j) . n_p / |p - r_j|^3 with
@@ -83,22 +96,34 @@ def meg_transfer(solution: BemSolution, sensors: SensorSet) -> np.ndarray:
     _, field_mult, _ = conductivity_factors([s.sigma for s in solution.surfaces])
     combine = sensors.combiner().tocsc()
     coeff = np.zeros((sensors.nchan, len(nodes)))
-    # ((p - r) x a) . n = (n x p) . a - (r x a) . n: expanded, every product is
-    # a small GEMM over the 3 coordinates.
+    # Expanded, every product is a small GEMM over the 3 coordinates; blocks
+    # of points x nodes small enough to stay in cache.
     node_r_cross_a = np.cross(nodes, areas)
-    for rows in _chunks(len(sensors.points), len(nodes)):
+    node_sq = np.einsum("ji,ji->j", nodes, nodes)
+    for rows in _blocks(len(sensors.points), _BLOCK):
         p, n = sensors.points[rows], sensors.directions[rows]
-        triple = np.cross(n, p) @ areas.T - n @ node_r_cross_a.T    # ((p - r) x a) . n
-        dist2 = (np.einsum("pi,pi->p", p, p)[:, None] + np.einsum("ji,ji->j", nodes, nodes)
-                 - 2 * p @ nodes.T)
-        triple /= dist2 * np.sqrt(dist2)
-        coeff += combine[:, rows] @ triple
+        n_cross_p = np.cross(n, p)
+        p_sq = np.einsum("pi,pi->p", p, p)[:, None]
+        reduce_rows = combine[:, rows]
+        for cols in _blocks(len(nodes), _BLOCK):
+            # ((p - r) x a) . n = (n x p) . a - (r x a) . n
+            triple = n_cross_p @ areas[cols].T
+            triple -= n @ node_r_cross_a[cols].T
+            dist3 = p @ nodes[cols].T
+            dist3 *= -2
+            dist3 += p_sq
+            dist3 += node_sq[cols]
+            dist3 *= np.sqrt(dist3)
+            triple /= dist3
+            coeff[:, cols] += reduce_rows @ triple
     coeff *= MAG_FACTOR * field_mult[surface]
-    return _through_solution(coeff, solution, surface)
+    return coeff
 
 
-def eeg_transfer(solution: BemSolution, sensors: SensorSet, source: str) -> np.ndarray:
-    """T for EEG channels, shape (nchan, N): V = T @ v0.
+def eeg_coefficients(solution: BemSolution, sensors: SensorSet, source: str) -> np.ndarray:
+    """Node coefficients of EEG channels, shape (nchan, N).
+
+    :func:`transfer_matrix` turns them into T, with V = T @ v0.
 
     Each electrode point is assigned the scalp (first surface) triangle
     nearest to it. Linear collocation interpolates the node potentials
@@ -119,15 +144,27 @@ def eeg_transfer(solution: BemSolution, sensors: SensorSet, source: str) -> np.n
         for corner in range(3):
             np.add.at(interp, (sensors.channel, scalp.tris[tri, corner]),
                       sensors.weights * bary[:, corner])
-    _, _, surface = bem_nodes(solution)
-    return _through_solution(interp, solution, surface)
+    return interp
 
 
-def _through_solution(coeff: np.ndarray, solution: BemSolution,
-                      surface: np.ndarray) -> np.ndarray:
-    """coeff @ S, with the columns scaled by the node multipliers."""
+def transfer_matrix(coeff: np.ndarray, solution: BemSolution) -> np.ndarray:
+    """T = coeff @ S @ diag(m), shape (nchan, N).
+
+    S stays in the precision it was read in (float32 from a file); slabs of
+    its rows are converted to float64 on the fly, which saves a full
+    double-precision copy of the N x N matrix.
+    """
+    matrix = solution.solution
     used = np.flatnonzero(np.any(coeff != 0, axis=0))  # EEG touches only scalp nodes
-    transfer = coeff[:, used] @ np.asarray(solution.solution)[used]
+    transfer = np.zeros((len(coeff), matrix.shape[1]))
+    for start in range(0, len(used), _SOLUTION_ROWS):
+        rows = used[start:start + _SOLUTION_ROWS]
+        if len(rows) == rows[-1] - rows[0] + 1:
+            slab = matrix[rows[0]:rows[-1] + 1]
+        else:
+            slab = matrix[rows]
+        transfer += coeff[:, rows] @ slab.astype(np.float64, copy=False)
+    _, _, surface = bem_nodes(solution)
     transfer *= node_multipliers(solution, surface)
     return transfer
 
@@ -154,20 +191,31 @@ def bem_gain(sources: np.ndarray, nodes: np.ndarray, transfer: np.ndarray,
     gain : ndarray, shape (nchan, 3 * nchunk)
     """
     nnode = len(nodes)
-    v0 = np.empty((nnode, source_chunk, 3))
-    dist = np.empty((nnode, source_chunk))
-    for start in range(0, len(sources), source_chunk):
-        rq = sources[start:start + source_chunk]
-        k = len(rq)
-        diff = v0[:, :k]
-        np.subtract(nodes[:, None, :], rq[None, :, :], out=diff)   # r_j - r_q
-        d = dist[:, :k]
-        np.einsum("jsi,jsi->js", diff, diff, out=d)
-        np.multiply(d, np.sqrt(d), out=d)
-        np.divide(diff, d[..., None], out=diff)                     # (r_j - r_q)/|.|^3
-        gain = transfer @ diff.reshape(nnode, 3 * k)                # MRI components
-        gain = (gain.reshape(-1, k, 3) @ rotation).reshape(-1, 3 * k)
-        yield slice(3 * start, 3 * (start + k)), gain
+    # v0 in component planes: column i * k + s is component i of source s,
+    # so each plane is a contiguous (N, k) block the GEMM reads directly.
+    planes = np.empty((nnode, 3, source_chunk))
+    node_blocks = list(_blocks(nnode, _NODE_BLOCK))
+    with ThreadPoolExecutor(_WORKERS) as pool:
+        for start in range(0, len(sources), source_chunk):
+            rq = sources[start:start + source_chunk]
+            k = len(rq)
+            v0 = planes[:, :, :k]
+            list(pool.map(_infinite_medium, (nodes[rows] for rows in node_blocks),
+                          [rq] * len(node_blocks), (v0[rows] for rows in node_blocks)))
+            gain = transfer @ v0.reshape(nnode, 3 * k)                 # (nchan, 3k) planes
+            gain = gain.reshape(-1, 3, k).transpose(0, 2, 1) @ rotation  # (nchan, k, 3)
+            yield slice(3 * start, 3 * (start + k)), gain.reshape(-1, 3 * k)
+
+
+def _infinite_medium(nodes: np.ndarray, rq: np.ndarray, out: np.ndarray) -> None:
+    """out[j, i, s] = (r_j - r_q)_i / |r_j - r_q|^3 for a block of nodes."""
+    np.subtract(nodes[:, :, None], rq.T[None, :, :], out=out)
+    dist3 = out[:, 0] * out[:, 0]
+    dist3 += out[:, 1] * out[:, 1]
+    dist3 += out[:, 2] * out[:, 2]
+    dist3 *= np.sqrt(dist3)
+    np.reciprocal(dist3, out=dist3)
+    out *= dist3[:, None, :]
 
 
 def primary_meg_gain(sources: np.ndarray, sensors: SensorSet) -> np.ndarray:
@@ -178,18 +226,24 @@ def primary_meg_gain(sources: np.ndarray, sensors: SensorSet) -> np.ndarray:
     """
     combine = sensors.combiner()
     p, n = sensors.points, sensors.directions
-    gain = np.empty((sensors.nchan, 3 * len(sources)))
-    step = max(1, _ELEMENTS_PER_CHUNK // 8 // max(len(p), 1))
+    gain = np.empty((sensors.nchan, len(sources), 3))
+    step = max(1, _ELEMENTS_PER_CHUNK // max(len(p), 1))
     for start in range(0, len(sources), step):
         rq = sources[start:start + step]
-        diff = p[:, None, :] - rq[None, :, :]                          # (npts, nsrc, 3)
-        d = np.einsum("psi,psi->ps", diff, diff)
-        field = np.cross(diff, n[:, None, :]) / (d * np.sqrt(d))[..., None]
-        gain[:, 3 * start:3 * (start + len(rq))] = combine @ field.reshape(len(p), -1)
-    return MAG_FACTOR * gain
+        d = [p[:, i, None] - rq[None, :, i] for i in range(3)]      # (npts, nsrc) each
+        inv3 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
+        inv3 *= np.sqrt(inv3)
+        np.divide(MAG_FACTOR, inv3, out=inv3)
+        for i in range(3):
+            j, k = (i + 1) % 3, (i + 2) % 3
+            # ((p - r_q) x n)_i = d_j n_k - d_k n_j
+            component = d[j] * n[:, k, None]
+            component -= d[k] * n[:, j, None]
+            component *= inv3
+            gain[:, start:start + len(rq), i] = combine @ component
+    return gain.reshape(sensors.nchan, -1)
 
 
-def _chunks(npoints: int, nnodes: int) -> Iterator[slice]:
-    step = max(1, _ELEMENTS_PER_CHUNK // max(nnodes, 1))
-    for start in range(0, npoints, step):
-        yield slice(start, min(start + step, npoints))
+def _blocks(total: int, size: int) -> Iterator[slice]:
+    for start in range(0, total, size):
+        yield slice(start, min(start + size, total))

@@ -173,16 +173,16 @@ def _bem_gains(inputs: ForwardInputs, sensors: dict[str, SensorSet], rr: np.ndar
     """Gain matrices with a BEM: one transfer matrix for all channels, one source loop."""
     solution = inputs.conductor
     frame_to_mri = mri_to_frame.inverse()
-    transfers, sizes = [], {}
+    coeffs, sizes = [], {}
     if "meg" in sensors:
-        transfers.append(bem_fields.meg_transfer(
-            solution, sensors["meg"].transformed(frame_to_mri)))
+        coeffs.append(bem_fields.meg_coefficients(solution,
+                                                  sensors["meg"].transformed(frame_to_mri)))
         sizes["meg"] = sensors["meg"].nchan
     if "eeg" in sensors:
-        transfers.append(bem_fields.eeg_transfer(
+        coeffs.append(bem_fields.eeg_coefficients(
             solution, sensors["eeg"].transformed(frame_to_mri), inputs.bem_file))
         sizes["eeg"] = sensors["eeg"].nchan
-    transfer = np.concatenate(transfers)
+    transfer = bem_fields.transfer_matrix(np.concatenate(coeffs), solution)
     nodes, _, _ = bem_fields.bem_nodes(solution)
     gain = np.empty((len(transfer), 3 * len(rr)))
     for columns, block in bem_fields.bem_gain(rr_mri, nodes, transfer,

@@ -6,7 +6,6 @@ import dataclasses
 import logging
 
 import numpy as np
-import scipy.spatial
 
 from ..errors import InputError
 from ..geometry.inside import inside_surface
@@ -49,7 +48,11 @@ def filter_inner_skull(spaces: list[SourceSpace], inner_skull: BemSurface,
     omitted : ndarray, shape (k, 3)
         Positions of the dropped points (m, MRI frame).
     """
-    tree = scipy.spatial.cKDTree(inner_skull.rr) if mindist > 0 else None
+    tree = None
+    if mindist > 0:
+        import scipy.spatial  # only needed here; importing it takes 0.15 s
+
+        tree = scipy.spatial.cKDTree(inner_skull.rr)
     kept, omitted = [], []
     n_outside = n_close = 0
     for space in spaces:

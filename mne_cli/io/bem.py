@@ -56,10 +56,8 @@ def _read(path) -> BemSolution:
         raise FifError(f"{fif.name}: the BEM block holds no surfaces")
     solution = bem.read(Kind.BEM_POT_SOLUTION, None)
     approx = bem.read_int(Kind.BEM_APPROX, None)
-    if solution is not None:
-        solution = np.asarray(solution, np.float64)
-        if solution.ndim != 2:
-            raise FifError(f"{fif.name}: the BEM solution is not a matrix")
+    if solution is not None and solution.ndim != 2:
+        raise FifError(f"{fif.name}: the BEM solution is not a matrix")
     return BemSolution(surfaces, approx, solution, frame)
 
 
