@@ -28,8 +28,8 @@ from .conftest import REFCASE, testing_file
 mne = pytest.importorskip("mne")
 
 TOLERANCE = 1e-5
-CHANNEL_TYPES = {"grad": dict(meg="grad"), "mag": dict(meg="mag"),
-                 "eeg": dict(meg=False, eeg=True)}
+CHANNEL_TYPES = {"grad": {"meg": "grad"}, "mag": {"meg": "mag"},
+                 "eeg": {"meg": False, "eeg": True}}
 
 
 def _invoke(runner, command, args):
@@ -60,8 +60,8 @@ def inputs(tmp_path_factory):
     # inner-skull filter and --mindist both have work to do.
     _invoke(runner, volume_source_space, ["--origin", "0:-15:15", "--rad", "80", "--grid", "7",
                                           "--mindist", "0", "--src", volume])
-    return dict(meas=meas, trans=trans, bem=bem, sol=sol, cortex=cortex, volume=volume,
-                tmp=tmp, info=mne.io.read_info(meas, verbose=False))
+    return {"meas": meas, "trans": trans, "bem": bem, "sol": sol, "cortex": cortex, "volume": volume,
+                "tmp": tmp, "info": mne.io.read_info(meas, verbose=False)}
 
 
 def _ours(runner, inputs, src, name, *options):
@@ -179,10 +179,10 @@ def test_inverse_workflow_matches_mne(runner, inputs):
     cov = mne.make_ad_hoc_cov(info, verbose=False)
     rng = np.random.default_rng(0)
     evoked = mne.EvokedArray(rng.standard_normal((len(info["ch_names"]), 5)) * 1e-12, info)
-    variants = ((dict(surf_ori=True), dict(loose=0.2, depth=0.8)),
-                (dict(surf_ori=True), dict(loose=1.0, depth=0.8)),
-                (dict(surf_ori=True), dict(fixed=True, depth=0.8)),
-                (dict(surf_ori=True, force_fixed=True), dict(fixed=True, depth=None)))
+    variants = (({"surf_ori": True}, {"loose": 0.2, "depth": 0.8}),
+                ({"surf_ori": True}, {"loose": 1.0, "depth": 0.8}),
+                ({"surf_ori": True}, {"fixed": True, "depth": 0.8}),
+                ({"surf_ori": True, "force_fixed": True}, {"fixed": True, "depth": None}))
     for fwd_kwargs, inv_kwargs in variants:
         stcs = []
         for fwd in (ours, ref):
