@@ -210,6 +210,12 @@ def _sphere_gains(sphere: SphereModel, sensors: dict[str, SensorSet], rr: np.nda
         if sphere.eeg_fit is None:
             raise InputError(f"No EEG sphere model is available for {source}.")
         eeg = sensors["eeg"]
+        outside = np.linalg.norm(rr - sphere.origin, axis=1) >= sphere.eeg_fit.inner_radius * \
+            sphere.radius
+        if outside.any():
+            logger.warning("%d sources lie outside the innermost sphere of the EEG model "
+                           "(radius %.1f mm); their EEG is zero", outside.sum(),
+                           sphere.eeg_fit.inner_radius * sphere.radius * 1000)
         potentials = eeg_sphere_potentials(rr, eeg.points, sphere.eeg_fit, sphere.origin,
                                            sphere.radius, scalp_project=sphere.scalp_project)
         gains["eeg"] = eeg.combiner() @ potentials

@@ -113,9 +113,11 @@ def nearest_surface_points(points: np.ndarray, rr: np.ndarray, tris: np.ndarray
                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Closest point of a triangulated surface to each point, exactly.
 
-    Meant for a few hundred points (electrodes): every triangle is tried.
-    When several triangles share the closest point (an edge or a corner),
-    the one whose plane holds the point's foot least outside it is chosen.
+    Each point is tested against the triangles whose bounding sphere comes
+    closer to it than its nearest vertex (no other triangle can hold the
+    closest point). When several triangles share the closest point (an edge
+    or a corner), the one whose plane holds the point's foot least outside
+    it is chosen.
 
     Returns
     -------
@@ -127,48 +129,52 @@ def nearest_surface_points(points: np.ndarray, rr: np.ndarray, tris: np.ndarray
         The distance, in the units of ``rr``.
     """
     points = np.atleast_2d(np.asarray(points, np.float64))
-    corners = [rr[tris[:, i]] for i in range(3)]
-    a, b, c = corners
-    normal = np.cross(b - a, c - a)
-    normal /= np.linalg.norm(normal, axis=1, keepdims=True)
+    corners = rr[tris]                                           # (t, 3, 3)
+    centre = corners.mean(axis=1)
+    reach = np.linalg.norm(corners - centre[:, None], axis=-1).max(axis=1)
     tri_out = np.empty(len(points), np.intp)
     weights_out = np.empty((len(points), 3))
     dist_out = np.empty(len(points))
-    for start in range(0, len(points), 32):
-        p = points[start:start + 32, np.newaxis, :]
-        # Candidate 1: the foot on the triangle's plane, if it lies inside.
-        height = np.einsum("kti,ti->kt", p - a, normal)
-        foot = p - height[..., np.newaxis] * normal
-        bary = np.stack([np.einsum("kti,ti->kt", np.cross(w - v, foot - v), normal)
-                         for v, w in ((b, c), (c, a), (a, b))], axis=-1)
-        twice_area = np.einsum("ti,ti->t", np.cross(b - a, c - a), normal)
-        bary /= twice_area[np.newaxis, :, np.newaxis]
-        best = np.where((bary >= 0).all(axis=-1), np.abs(height), np.inf)
-        best_w = bary
-        # Candidates 2-4: the closest points of the three edges.
-        for i, j in ((0, 1), (1, 2), (2, 0)):
-            u, v = corners[i], corners[j]
-            edge = v - u
-            t = np.clip(np.einsum("kti,ti->kt", p - u, edge)
-                        / np.einsum("ti,ti->t", edge, edge), 0, 1)
-            d = np.linalg.norm(p - (u + t[..., np.newaxis] * edge), axis=-1)
-            closer = d < best
-            w = np.zeros(d.shape + (3,))
-            w[..., i] = 1 - t
-            w[..., j] = t
-            best = np.where(closer, d, best)
-            best_w = np.where(closer[..., np.newaxis], w, best_w)
-        # Ties (closest point on a shared edge or corner) go to the triangle
-        # whose plane foot lies least outside it: the one interpolation on
-        # the triangle's plane extrapolates least from.
-        tied = best <= best.min(axis=1, keepdims=True) * (1 + 1e-9) + 1e-15
-        outside = np.where(tied, bary.min(axis=-1), -np.inf)
-        pick = outside.argmax(axis=1)
-        rows = np.arange(len(pick))
-        tri_out[start:start + 32] = pick
-        weights_out[start:start + 32] = best_w[rows, pick]
-        dist_out[start:start + 32] = best[rows, pick]
+    for k, p in enumerate(points):
+        bound = np.sqrt(np.min(np.einsum("vi,vi->v", rr - p, rr - p)))
+        near = np.flatnonzero(np.linalg.norm(centre - p, axis=1) - reach <= bound * (1 + 1e-9))
+        pick, weights_out[k], dist_out[k] = _nearest_on_triangles(p, corners[near])
+        tri_out[k] = near[pick]
     return tri_out, weights_out, dist_out
+
+
+def _nearest_on_triangles(p: np.ndarray, corners: np.ndarray) -> tuple[int, np.ndarray, float]:
+    """Closest point to ``p`` among triangles ``corners`` (t, 3, 3): index, weights, distance."""
+    a, b, c = corners[:, 0], corners[:, 1], corners[:, 2]
+    normal = np.cross(b - a, c - a)
+    twice_area = np.linalg.norm(normal, axis=1)
+    normal /= twice_area[:, None]
+    # Candidate 1: the foot on the triangle's plane, if it lies inside.
+    height = np.einsum("ti,ti->t", p - a, normal)
+    foot = p - height[:, None] * normal
+    bary = np.stack([np.einsum("ti,ti->t", np.cross(w - v, foot - v), normal)
+                     for v, w in ((b, c), (c, a), (a, b))], axis=-1) / twice_area[:, None]
+    best = np.where((bary >= 0).all(axis=-1), np.abs(height), np.inf)
+    best_w = bary.copy()
+    # Candidates 2-4: the closest points of the three edges.
+    for i, j in ((0, 1), (1, 2), (2, 0)):
+        u, v = corners[:, i], corners[:, j]
+        edge = v - u
+        t = np.clip(np.einsum("ti,ti->t", p - u, edge) / np.einsum("ti,ti->t", edge, edge),
+                    0, 1)
+        d = np.linalg.norm(p - (u + t[:, None] * edge), axis=-1)
+        closer = d < best
+        w = np.zeros((len(d), 3))
+        w[:, i] = 1 - t
+        w[:, j] = t
+        best = np.where(closer, d, best)
+        best_w = np.where(closer[:, None], w, best_w)
+    # Ties (closest point on a shared edge or corner) go to the triangle
+    # whose plane foot lies least outside it: the one interpolation on the
+    # triangle's plane extrapolates least from.
+    tied = best <= best.min() * (1 + 1e-9) + 1e-15
+    pick = int(np.argmax(np.where(tied, bary.min(axis=-1), -np.inf)))
+    return pick, best_w[pick], float(best[pick])
 
 
 def plane_coordinates(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
