@@ -25,15 +25,10 @@ from ..errors import InputError
 from ..fiff.constants import BemApprox
 from ..geometry.surface import nearest_surface_points, plane_coordinates, triangle_cross
 from ..objects import BemSolution
+from .blocks import POINTS_PER_BLOCK, as_vectors, inverse_cubed_distances, run_blocks
 from .sensors import SensorSet
 from .sphere_meg import MAG_FACTOR
 
-#: Field points x sources (or nodes) per block: temporaries of 0.5 MB stay in
-#: cache, which makes these memory-bound loops several times faster than
-#: large blocks (measured on the 2-core target machine).
-_ELEMENTS_PER_CHUNK = 1 << 16
-#: Side of the square point x node blocks of the MEG coefficients.
-_BLOCK = 512
 #: Nodes per block of the infinite-medium potentials (blocks of 1 MB).
 _NODE_BLOCK = 512
 #: numpy releases the GIL in its loops: two threads fill v0 on our two cores.
@@ -94,28 +89,24 @@ def meg_coefficients(solution: BemSolution, sensors: SensorSet) -> np.ndarray:
 
     nodes, areas, surface = bem_nodes(solution)
     _, field_mult, _ = conductivity_factors([s.sigma for s in solution.surfaces])
-    combine = sensors.combiner().tocsc()
-    coeff = np.zeros((sensors.nchan, len(nodes)))
-    # Expanded, every product is a small GEMM over the 3 coordinates; blocks
-    # of points x nodes small enough to stay in cache.
-    node_r_cross_a = np.cross(nodes, areas)
-    node_sq = np.einsum("ji,ji->j", nodes, nodes)
-    for rows in _blocks(len(sensors.points), _BLOCK):
-        p, n = sensors.points[rows], sensors.directions[rows]
-        n_cross_p = np.cross(n, p)
-        p_sq = np.einsum("pi,pi->p", p, p)[:, None]
-        reduce_rows = combine[:, rows]
-        for cols in _blocks(len(nodes), _BLOCK):
-            # ((p - r) x a) . n = (n x p) . a - (r x a) . n
-            triple = n_cross_p @ areas[cols].T
-            triple -= n @ node_r_cross_a[cols].T
-            dist3 = p @ nodes[cols].T
-            dist3 *= -2
-            dist3 += p_sq
-            dist3 += node_sq[cols]
-            dist3 *= np.sqrt(dist3)
-            triple /= dist3
-            coeff[:, cols] += reduce_rows @ triple
+    # ((p - r_j) x a_j) . n_p = a_j . (n_p x p) - (r_j x a_j) . n_p: the
+    # point-dependent vectors are summed per channel with 1/|p - r_j|^3 first.
+    r_cross_a = np.cross(nodes, areas)
+    n_cross_p = np.cross(sensors.directions, sensors.points)
+    combiners = {points.start: (sensors.stacked_combiner(channels, points, n_cross_p),
+                                sensors.stacked_combiner(channels, points, sensors.directions))
+                 for channels, points in sensors.point_blocks(POINTS_PER_BLOCK)}
+    coeff = np.empty((sensors.nchan, len(nodes)))
+
+    def task(channels: slice, points: slice, targets: slice) -> None:
+        inv3 = inverse_cubed_distances(sensors.points[points], nodes[targets])
+        by_nxp, by_n = combiners[points.start]
+        nch = channels.stop - channels.start
+        coeff[channels, targets] = (
+            np.einsum("cti,ti->ct", as_vectors(by_nxp @ inv3, nch), areas[targets])
+            - np.einsum("cti,ti->ct", as_vectors(by_n @ inv3, nch), r_cross_a[targets]))
+
+    run_blocks(sensors, len(nodes), task)
     coeff *= MAG_FACTOR * field_mult[surface]
     return coeff
 
@@ -222,26 +213,25 @@ def primary_meg_gain(sources: np.ndarray, sensors: SensorSet) -> np.ndarray:
     """Field of the dipoles themselves (infinite medium), shape (nchan, 3 nsrc).
 
     B . n = mu0/4pi Q . ((p - r_q) x n) / |p - r_q|^3, in the frame shared by
-    ``sources`` and ``sensors``.
+    ``sources`` and ``sensors``; (p - r_q) x n = p x n - r_q x n, so the
+    channel sums of (p x n)/|p - r_q|^3 and n/|p - r_q|^3 suffice.
     """
-    combine = sensors.combiner()
-    p, n = sensors.points, sensors.directions
+    p_cross_n = np.cross(sensors.points, sensors.directions)
+    combiners = {points.start: (sensors.stacked_combiner(channels, points, p_cross_n),
+                                sensors.stacked_combiner(channels, points, sensors.directions))
+                 for channels, points in sensors.point_blocks(POINTS_PER_BLOCK)}
     gain = np.empty((sensors.nchan, len(sources), 3))
-    step = max(1, _ELEMENTS_PER_CHUNK // max(len(p), 1))
-    for start in range(0, len(sources), step):
-        rq = sources[start:start + step]
-        d = [p[:, i, None] - rq[None, :, i] for i in range(3)]      # (npts, nsrc) each
-        inv3 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2]
-        inv3 *= np.sqrt(inv3)
-        np.divide(MAG_FACTOR, inv3, out=inv3)
-        for i in range(3):
-            j, k = (i + 1) % 3, (i + 2) % 3
-            # ((p - r_q) x n)_i = d_j n_k - d_k n_j
-            component = d[j] * n[:, k, None]
-            component -= d[k] * n[:, j, None]
-            component *= inv3
-            gain[:, start:start + len(rq), i] = combine @ component
-    return gain.reshape(sensors.nchan, -1)
+
+    def task(channels: slice, points: slice, targets: slice) -> None:
+        rq = sources[targets]
+        inv3 = inverse_cubed_distances(sensors.points[points], rq)
+        by_pxn, by_n = combiners[points.start]
+        nch = channels.stop - channels.start
+        gain[channels, targets] = (as_vectors(by_pxn @ inv3, nch)
+                                   - np.cross(rq[None, :, :], as_vectors(by_n @ inv3, nch)))
+
+    run_blocks(sensors, len(sources), task)
+    return MAG_FACTOR * gain.reshape(sensors.nchan, -1)
 
 
 def _blocks(total: int, size: int) -> Iterator[slice]:

@@ -58,6 +58,40 @@ class SensorSet:
             (self.weights, (self.channel, np.arange(len(self.weights)))),
             shape=(self.nchan, len(self.weights)))
 
+    def point_blocks(self, max_points: int = 512) -> list[tuple[slice, slice]]:
+        """Split into blocks of whole channels with at most ``max_points`` points.
+
+        Returns (channel slice, point slice) pairs; a block holds at least
+        one channel even if that channel has more points.
+        """
+        starts = np.searchsorted(self.channel, np.arange(self.nchan + 1))
+        blocks, first = [], 0
+        for last in range(1, self.nchan + 1):
+            too_big = starts[last] - starts[first] > max_points and last - 1 > first
+            if too_big:
+                blocks.append((slice(first, last - 1), slice(starts[first], starts[last - 1])))
+                first = last - 1
+        blocks.append((slice(first, self.nchan), slice(starts[first], starts[self.nchan])))
+        return blocks
+
+    def stacked_combiner(self, channels: slice, points: slice,
+                         vectors: np.ndarray) -> scipy.sparse.csr_matrix:
+        """Sparse (3 nch, npts) sums of weights x vector components over a block.
+
+        Row ``i * nch + c`` sums ``w_p * vectors[p, i]`` over the points p of
+        channel c, so ``M @ values`` gives the three weighted sums of a
+        per-point quantity times each component at once.
+        """
+        index = np.arange(points.start, points.stop)
+        rows = self.channel[index] - channels.start
+        nch = channels.stop - channels.start
+        w = self.weights[index]
+        return scipy.sparse.csr_matrix(
+            (np.concatenate([w * vectors[index, i] for i in range(3)]),
+             (np.concatenate([rows + i * nch for i in range(3)]),
+              np.tile(index - points.start, 3))),
+            shape=(3 * nch, len(index)))
+
     def transformed(self, trans: Transform) -> SensorSet:
         """The same sensors in another frame (positions affine, directions rotated)."""
         return SensorSet(self.names, trans.apply(self.points), trans.rotate(self.directions),

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .blocks import POINTS_PER_BLOCK, as_vectors, run_blocks
 from .sensors import SensorSet
 
 #: mu0 / (4 pi), T m / A.
 MAG_FACTOR = 1e-7
 #: Sources closer than this to the sphere origin (m) produce no field.
 ORIGIN_TOLERANCE = 1e-10
-#: Source-chunk size: bounds the (points x sources) temporaries to ~25 MB each.
-_PAIRS_PER_CHUNK = 1 << 20
 
 
 def sphere_meg_gain(sources: np.ndarray, sensors: SensorSet, origin: np.ndarray) -> np.ndarray:
@@ -35,41 +34,58 @@ def sphere_meg_gain(sources: np.ndarray, sensors: SensorSet, origin: np.ndarray)
     gain : ndarray, shape (nchan, 3 * nsrc)
         T/(A m) (or T/m/(A m) for planar gradiometers); column 3k + i is
         source k with its moment along axis i.
+
+    Notes
+    -----
+    With A = r - r_q, a = |A|, rho = |r| and F = a (rho a + rho^2 - r_q.r)
+    (all relative to the origin), Sarvas' field gives
+    B . n = mu0/4pi Q . (r_q x (c1 n - c2 r)) with c1 = 1/F and
+    c2 = (grad F . n)/F^2. Since r_q does not depend on the integration
+    point, the channel sum of c1 n - c2 r is formed first and crossed with
+    r_q once per channel and source.
     """
-    combine = sensors.combiner()
     r = sensors.points - origin
     n = sensors.directions
-    gain = np.empty((sensors.nchan, 3 * len(sources)))
-    step = max(1, _PAIRS_PER_CHUNK // max(len(r), 1))
-    for start in range(0, len(sources), step):
-        rq = sources[start:start + step] - origin
-        field = _sarvas(r, n, rq)  # (npts, nchunk, 3)
-        gain[:, 3 * start:3 * (start + len(rq))] = combine @ field.reshape(len(r), -1)
-    return gain
+    rq_all = np.asarray(sources, np.float64) - origin
+    rho_all = np.linalg.norm(r, axis=1)
+    r_dot_n_all = np.einsum("pi,pi->p", r, n)
+    combiners = {points.start: (sensors.stacked_combiner(channels, points, n),
+                                sensors.stacked_combiner(channels, points, r))
+                 for channels, points in sensors.point_blocks(POINTS_PER_BLOCK)}
+    gain = np.empty((sensors.nchan, len(rq_all), 3))
+
+    def task(channels: slice, points: slice, targets: slice) -> None:
+        rq = rq_all[targets]
+        c1, c2 = _sarvas_factors(r[points], n[points], rho_all[points, None],
+                                 r_dot_n_all[points, None], rq)
+        by_n, by_r = combiners[points.start]
+        nch = channels.stop - channels.start
+        summed = as_vectors(by_n @ c1 - by_r @ c2, nch)                 # (nch, nsrc, 3)
+        gain[channels, targets] = np.cross(rq[None, :, :], summed)
+
+    run_blocks(sensors, len(rq_all), task)
+    return MAG_FACTOR * gain.reshape(sensors.nchan, -1)
 
 
-def _sarvas(r: np.ndarray, n: np.ndarray, rq: np.ndarray) -> np.ndarray:
-    """B(r) . n as a vector in the dipole moment, shape (npts, nsrc, 3).
-
-    With A = r - rq, a = |A|, rho = |r| and F = a (rho a + rho^2 - rq.r):
-    B . n = mu0/4pi Q . [(rq x n) / F - (grad F . n) (rq x r) / F^2].
-    """
-    rho = np.linalg.norm(r, axis=1)[:, None]                        # (npts, 1)
-    r_dot_n = np.einsum("pi,pi->p", r, n)[:, None]
-    rq_dot_r = r @ rq.T                                              # (npts, nsrc)
+def _sarvas_factors(r: np.ndarray, n: np.ndarray, rho: np.ndarray, r_dot_n: np.ndarray,
+                    rq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """c1 = 1/F and c2 = (grad F . n)/F^2 per (point, source), shape (npts, nsrc) each."""
+    rq_dot_r = r @ rq.T
     rq_dot_n = n @ rq.T
-    a2 = (rho ** 2 + np.einsum("si,si->s", rq, rq)[None, :]) - 2 * rq_dot_r
-    a = np.sqrt(a2)
-    a_dot_r = rho ** 2 - rq_dot_r                                    # A . r
-    F = a * (rho * a + rho ** 2 - rq_dot_r)
-    grad_r = a2 / rho + a_dot_r / a + 2 * a + 2 * rho                # coefficient of r
-    grad_rq = a + 2 * rho + a_dot_r / a                              # coefficient of -rq
-    grad_n = grad_r * r_dot_n - grad_rq * rq_dot_n
+    rho2 = rho * rho
+    a = rho2 + np.einsum("si,si->s", rq, rq)[None, :] - 2 * rq_dot_r   # |A|^2
+    a2 = a.copy()
+    np.sqrt(a, out=a)
+    a_dot_r = rho2 - rq_dot_r                                            # A . r
+    f = a * (rho * a + rho2 - rq_dot_r)
+    a_dot_r /= a
+    # grad F = (a^2/rho + A.r/a + 2a + 2rho) r - (a + 2rho + A.r/a) r_q
+    grad_n = (a2 / rho + a_dot_r + 2 * a + 2 * rho) * r_dot_n
+    grad_n -= (a + 2 * rho + a_dot_r) * rq_dot_n
     near_origin = np.linalg.norm(rq, axis=1) <= ORIGIN_TOLERANCE
     with np.errstate(divide="ignore", invalid="ignore"):
-        inv_f = np.where(near_origin[None, :], 0.0, 1.0 / F)
-    c1 = MAG_FACTOR * inv_f
-    c2 = MAG_FACTOR * grad_n * inv_f ** 2
-    rq_x_n = np.cross(rq[None, :, :], n[:, None, :])                 # (npts, nsrc, 3)
-    rq_x_r = np.cross(rq[None, :, :], r[:, None, :])
-    return c1[..., None] * rq_x_n - c2[..., None] * rq_x_r
+        c1 = np.reciprocal(f, out=f)
+        c1[:, near_origin] = 0.0
+    grad_n *= c1
+    grad_n *= c1
+    return c1, grad_n
