@@ -187,18 +187,25 @@ def _eeg_sphere_fit(models_file, model_name):
 
 
 class _progress:
-    """A progress bar over sources on stderr, when stderr is a terminal and not --quiet."""
+    """A progress bar over sources on stderr, when stderr is a terminal and not --quiet.
+
+    The bar appears with the first finished chunk, after the setup's log lines.
+    """
 
     def __init__(self, total: int):
-        show = sys.stderr.isatty() and logging.getLogger("mne_cli").isEnabledFor(logging.INFO)
-        self._bar = click.progressbar(length=total, label="Sources", file=sys.stderr) if show \
-            else None
+        self._total = total
+        self._show = sys.stderr.isatty() and logging.getLogger("mne_cli").isEnabledFor(
+            logging.INFO)
+        self._bar = None
 
     def __enter__(self):
+        return self._advance if self._show else None
+
+    def _advance(self, count: int) -> None:
         if self._bar is None:
-            return None
-        bar = self._bar.__enter__()
-        return bar.update
+            self._bar = click.progressbar(length=self._total, label="Sources", file=sys.stderr)
+            self._bar.__enter__()
+        self._bar.update(count)
 
     def __exit__(self, *exc):
         if self._bar is not None:
