@@ -218,3 +218,20 @@ def test_required_options_are_named(runner, inputs):
                                               str(inputs["meas"]), "--fwd", "x-fwd.fif"])
     assert result.exit_code == 2
     assert "MRI <-> head coordinate transformation is missing" in result.output
+
+
+def test_mricoord_rotates_the_dipole_components(runner, inputs):
+    """--mricoord: the same physics, dipole components along the MRI axes."""
+    from mne_cli.io.forward import read_forward
+
+    args = ["--src", inputs["cortex"], "--meas", inputs["meas"], "--mri", inputs["trans"],
+            "--bem", inputs["sol"]]
+    for name, extra in (("head-fwd.fif", []), ("mri-fwd.fif", ["--mricoord"])):
+        _invoke(runner, forward_solution, [*args, "--fwd", inputs["tmp"] / name, *extra])
+    head = read_forward(inputs["tmp"] / "head-fwd.fif")
+    mri = read_forward(inputs["tmp"] / "mri-fwd.fif")
+    assert (head.coord_frame, mri.coord_frame) == (4, 5)
+    rotation = head.mri_head_t.matrix[:3, :3]  # MRI -> head: q_head = R q_mri
+    for a, b in ((head.meg.sol, mri.meg.sol), (head.eeg.sol, mri.eeg.sol)):
+        rotated = (a.reshape(len(a), -1, 3) @ rotation).reshape(len(a), -1)
+        assert np.linalg.norm(rotated - b) / np.linalg.norm(b) < 1e-6
