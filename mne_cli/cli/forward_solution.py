@@ -86,9 +86,6 @@ def main(src_file, meas_file, fwd_file, mri_file, trans_file, notrans, bem, orig
     for value, message in required:
         if not value:
             raise click.UsageError(message)
-    for flag, wanted in (("--fixed", fixed), ("--grad", grad)):
-        if wanted:
-            raise NotImplementedYetError(f"{flag} is not implemented yet")
     if labels:
         raise NotImplementedYetError("--label is not implemented yet")
     mri_head_t, trans_name = _head_mri_transform(ctx, mri_file, trans_file)
@@ -116,7 +113,8 @@ def main(src_file, meas_file, fwd_file, mri_file, trans_file, notrans, bem, orig
         bem_name = "the sphere model"
     inputs = ForwardInputs(spaces, info, mri_head_t, coil_defs, conductor, meg=meg, eeg=eeg,
                            accurate=accurate, mindist=mindist, include_all=includeall,
-                           mricoord=mricoord, src_file=src_file, meas_file=meas_file,
+                           mricoord=mricoord, fixed=fixed, grad=grad, src_file=src_file,
+                           meas_file=meas_file,
                            bem_file=bem_name, mri_file=trans_name)
     nsource = sum(s.nuse for s in spaces)
     with _progress(nsource) as advance:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from ..fiff.constants import ChannelKind, Frame, SourceOri
+from ..fiff.constants import ChannelKind, Frame, SourceOri, SourceSpaceType
 from ..objects import (
     BemSolution,
     Channel,
@@ -27,6 +27,7 @@ from ..objects import (
     Transform,
 )
 from . import bem_fields
+from .compensation import compensation_matrix, current_grade
 from .sensors import SensorSet, eeg_sensors, meg_sensors
 from .source_selection import check_active, filter_inner_skull
 from .sphere_meg import sphere_meg_gain
@@ -74,15 +75,24 @@ class ForwardInputs:
     mindist: float = 0.0
     include_all: bool = False
     mricoord: bool = False
+    fixed: bool = False
+    grad: bool = False
     src_file: str = "the source space"
     meas_file: str = "the measurement file"
     bem_file: str = "the BEM"
     mri_file: str | None = None
 
 
+#: Central-difference step of --grad, metres: truncation (h/d)^2 and rounding
+#: eps d/h stay below 1e-8 for sources 1-10 cm from the sensors.
+GRAD_STEP = 1e-6
+
+Gains = dict[str, np.ndarray]
+
+
 def compute_forward(inputs: ForwardInputs,
                     progress: Callable[[int], None] | None = None) -> tuple[Forward, np.ndarray]:
-    """Compute the free-orientation forward solution.
+    """Compute the forward solution (and its position derivatives).
 
     Parameters
     ----------
@@ -98,6 +108,8 @@ def compute_forward(inputs: ForwardInputs,
     """
     spaces = [_in_mri_frame(s, inputs.mri_head_t) for s in inputs.spaces]
     check_active(spaces, inputs.src_file)
+    if inputs.fixed:
+        _check_fixed_possible(spaces, inputs.src_file)
     omitted = np.zeros((0, 3))
     is_bem = isinstance(inputs.conductor, BemSolution)
     if is_bem and not inputs.include_all:
@@ -110,67 +122,139 @@ def compute_forward(inputs: ForwardInputs,
             raise InputError(f"No sources of {inputs.src_file} are left inside the inner skull "
                              f"of {inputs.bem_file}: check the head<->MRI transform and "
                              "--mindist.")
-    meg_chs, eeg_chs = _channels(inputs)
+    meg_chs, ref_chs, eeg_chs = _channels(inputs)
     frame = Frame.MRI if inputs.mricoord else Frame.HEAD
     head_to_frame = (inputs.mri_head_t.towards(Frame.HEAD, Frame.MRI) if inputs.mricoord
                      else Transform.identity(Frame.HEAD, Frame.HEAD))
     mri_to_frame = (Transform.identity(Frame.MRI, Frame.MRI) if inputs.mricoord
                     else inputs.mri_head_t.towards(Frame.MRI, Frame.HEAD))
-    rr_mri = np.concatenate([s.rr[s.vertno] for s in spaces])
-    rr = mri_to_frame.apply(rr_mri)
+    rr = mri_to_frame.apply(np.concatenate([s.rr[s.vertno] for s in spaces]))
     logger.info("Computing the forward solution for %d sources in %s coordinates", len(rr),
                 "MRI" if inputs.mricoord else "head")
 
-    sensors = {}
-    if meg_chs:
-        dev_head_t = inputs.info.dev_head_t
-        if dev_head_t is None:
-            raise InputError(f"MEG -> head coordinate transformation not found in "
-                             f"{inputs.meas_file}.")
-        accuracy = ACCURACY_ACCURATE if inputs.accurate else ACCURACY_NORMAL
-        sensors["meg"] = meg_sensors(meg_chs, inputs.coil_defs, accuracy,
-                                     dev_head_t.then(head_to_frame))
-    if eeg_chs:
-        sensors["eeg"] = eeg_sensors(eeg_chs, head_to_frame, inputs.meas_file)
-
+    sensors, dev_head_t, compensator = _sensors(inputs, meg_chs, ref_chs, eeg_chs,
+                                                head_to_frame)
     if is_bem:
-        gains = _bem_gains(inputs, sensors, rr, rr_mri, mri_to_frame, progress)
+        evaluate = _bem_evaluator(inputs, sensors, mri_to_frame)
     else:
-        gains = _sphere_gains(inputs.conductor, sensors, rr, inputs.bem_file)
+        evaluate = _sphere_evaluator(inputs.conductor, sensors, inputs.bem_file)
+    gains = _compensated(evaluate(rr, progress), compensator)
+    grads = _position_derivatives(evaluate, rr, compensator) if inputs.grad else {}
+    if inputs.fixed:
+        normals = mri_to_frame.rotate(np.concatenate([s.nn[s.vertno] for s in spaces]))
+        gains = {name: _along_normals(g, normals, 1) for name, g in gains.items()}
+        grads = {name: _along_normals(g, normals, 3) for name, g in grads.items()}
 
     fwd = Forward(
-        source_spaces=spaces, coord_frame=frame, source_ori=SourceOri.FREE,
+        source_spaces=spaces, coord_frame=frame,
+        source_ori=SourceOri.FIXED if inputs.fixed else SourceOri.FREE,
         mri_head_t=inputs.mri_head_t.towards(Frame.MRI, Frame.HEAD),
         channels=[dataclasses.replace(ch, scanno=k + 1)
                   for k, ch in enumerate(meg_chs + eeg_chs)],
-        dev_head_t=inputs.info.dev_head_t, bads=list(inputs.info.bads),
+        dev_head_t=dev_head_t, bads=list(inputs.info.bads),
         meas_file=inputs.meas_file, meas_id=inputs.info.meas_id, mri_file=inputs.mri_file)
     if "meg" in gains:
-        fwd.meg = ForwardBlock(1, sensors["meg"].names, gains["meg"])
+        fwd.meg = ForwardBlock(1, [ch.name for ch in meg_chs], gains["meg"], grads.get("meg"))
     if "eeg" in gains:
-        fwd.eeg = ForwardBlock(2, sensors["eeg"].names, gains["eeg"])
+        fwd.eeg = ForwardBlock(2, [ch.name for ch in eeg_chs], gains["eeg"], grads.get("eeg"))
     return fwd, omitted
 
 
-def _channels(inputs: ForwardInputs) -> tuple[list[Channel], list[Channel]]:
-    """MEG and EEG channels to compute, in file order (SPEC 9.3 step 4)."""
+def _channels(inputs: ForwardInputs) -> tuple[list[Channel], list[Channel], list[Channel]]:
+    """MEG, reference and EEG channels to compute, in file order (SPEC 9.3 step 4)."""
     chans = inputs.info.channels
     meg = [ch for ch in chans if ch.kind == ChannelKind.MEG] if inputs.meg else []
+    refs = [ch for ch in chans if ch.kind == ChannelKind.MEG_REF] if inputs.meg else []
     eeg = [ch for ch in chans if ch.kind == ChannelKind.EEG] if inputs.eeg else []
     for wanted, found, what in ((inputs.meg, meg, "MEG"), (inputs.eeg, eeg, "EEG")):
         if wanted and not found:
             raise InputError(f"{inputs.meas_file} has no {what} channels; drop --{what.lower()}.")
-    grades = {ch.comp_grade for ch in meg}
-    if grades - {0} and inputs.info.comps:
-        raise InputError(f"{inputs.meas_file} has software gradient compensation (grade "
-                         f"{max(grades)}) in effect, which is not supported yet.")
-    return meg, eeg
+    return meg, refs, eeg
 
 
-def _bem_gains(inputs: ForwardInputs, sensors: dict[str, SensorSet], rr: np.ndarray,
-               rr_mri: np.ndarray, mri_to_frame: Transform,
-               progress: Callable[[int], None] | None) -> dict[str, np.ndarray]:
-    """Gain matrices with a BEM: one transfer matrix for all channels, one source loop."""
+def _sensors(inputs: ForwardInputs, meg_chs, ref_chs, eeg_chs, head_to_frame: Transform):
+    """Sensor sets in the computation frame, the device->head transform, the compensator.
+
+    With compensation in effect the MEG set also holds the reference
+    channels (after the MEG ones); reference coils use the normal
+    integration, as in MNE-C.
+    """
+    sensors, compensator = {}, None
+    dev_head_t = inputs.info.dev_head_t
+    if meg_chs:
+        if dev_head_t is None:
+            logger.warning("%s has no device -> head transform; the device and head frames "
+                           "are taken to coincide", inputs.meas_file)
+            dev_head_t = Transform.identity(Frame.DEVICE, Frame.HEAD)
+        grade = current_grade(meg_chs, inputs.meas_file)
+        if grade != 0 and inputs.info.comps:
+            matrix = compensation_matrix(inputs.info, meg_chs, ref_chs, grade, inputs.meas_file)
+            compensator = (len(meg_chs), matrix)
+        elif grade != 0:
+            logger.warning("%s has compensation grade %d in effect but no compensation data; "
+                           "the forward solution is not compensated", inputs.meas_file, grade)
+        accuracy = ACCURACY_ACCURATE if inputs.accurate else ACCURACY_NORMAL
+        device_to_frame = dev_head_t.then(head_to_frame)
+        meg = meg_sensors(meg_chs, inputs.coil_defs, accuracy, device_to_frame)
+        if compensator is not None:
+            refs = meg_sensors(ref_chs, inputs.coil_defs, ACCURACY_NORMAL, device_to_frame)
+            meg = meg.joined(refs)
+        sensors["meg"] = meg
+    if eeg_chs:
+        sensors["eeg"] = eeg_sensors(eeg_chs, head_to_frame, inputs.meas_file)
+    return sensors, dev_head_t, compensator
+
+
+def _compensated(gains: Gains, compensator) -> Gains:
+    """Replace the MEG rows by B_meg - C B_ref and drop the reference rows."""
+    if compensator is None or "meg" not in gains:
+        return gains
+    nmeg, matrix = compensator
+    meg = gains["meg"]
+    return {**gains, "meg": meg[:nmeg] - matrix @ meg[nmeg:]}
+
+
+def _position_derivatives(evaluate, rr: np.ndarray, compensator) -> Gains:
+    """d gain / d source position by central differences, (nchan, 9 nsrc).
+
+    Column 9k + 3i + j is d(component i of source k)/d(coordinate j) in the
+    computation frame (SPEC 9.10).
+    """
+    logger.info("Computing the position derivatives (central differences, step %.0e m)",
+                GRAD_STEP)
+    grads = {}
+    for axis in range(3):
+        step = np.zeros(3)
+        step[axis] = GRAD_STEP
+        ahead = _compensated(evaluate(rr + step, None), compensator)
+        behind = _compensated(evaluate(rr - step, None), compensator)
+        for name in ahead:
+            d = (ahead[name] - behind[name]) / (2 * GRAD_STEP)
+            grad = grads.setdefault(name, np.empty((len(d), 9 * len(rr))))
+            grad.reshape(len(d), len(rr), 3, 3)[:, :, :, axis] = d.reshape(len(d), len(rr), 3)
+    return grads
+
+
+def _along_normals(gain: np.ndarray, normals: np.ndarray, per_component: int) -> np.ndarray:
+    """Free-orientation columns projected on each source's normal.
+
+    ``per_component`` columns belong to each dipole component (1 for the
+    gain, 3 for its position derivatives).
+    """
+    nchan, nsrc = len(gain), len(normals)
+    blocks = gain.reshape(nchan, nsrc, 3, per_component)
+    return np.einsum("cski,sk->csi", blocks, normals).reshape(nchan, nsrc * per_component)
+
+
+def _check_fixed_possible(spaces: list[SourceSpace], source: str) -> None:
+    if any(s.type == SourceSpaceType.VOLUME for s in spaces):
+        raise InputError(f"--fixed needs surface or discrete source spaces, but {source} holds "
+                         "a volume grid, whose points have no normal.")
+
+
+def _bem_evaluator(inputs: ForwardInputs, sensors: dict[str, SensorSet],
+                   mri_to_frame: Transform):
+    """Gains at any source positions with a BEM: one transfer matrix for all channels."""
     solution = inputs.conductor
     frame_to_mri = mri_to_frame.inverse()
     coeffs, sizes = [], {}
@@ -184,42 +268,55 @@ def _bem_gains(inputs: ForwardInputs, sensors: dict[str, SensorSet], rr: np.ndar
         sizes["eeg"] = sensors["eeg"].nchan
     transfer = bem_fields.transfer_matrix(np.concatenate(coeffs), solution)
     nodes, _, _ = bem_fields.bem_nodes(solution)
-    gain = np.empty((len(transfer), 3 * len(rr)))
-    for columns, block in bem_fields.bem_gain(rr_mri, nodes, transfer,
-                                              frame_to_mri.matrix[:3, :3]):
-        gain[:, columns] = block
-        if progress is not None:
-            progress(block.shape[1] // 3)
-    gains, row = {}, 0
-    for name, size in sizes.items():
-        gains[name] = gain[row:row + size]
-        row += size
-    if "meg" in gains:
-        gains["meg"] += bem_fields.primary_meg_gain(rr, sensors["meg"])
-    return gains
+
+    def evaluate(rr: np.ndarray, progress: Callable[[int], None] | None) -> Gains:
+        gain = np.empty((len(transfer), 3 * len(rr)))
+        for columns, block in bem_fields.bem_gain(frame_to_mri.apply(rr), nodes, transfer,
+                                                  frame_to_mri.matrix[:3, :3]):
+            gain[:, columns] = block
+            if progress is not None:
+                progress(block.shape[1] // 3)
+        gains, row = {}, 0
+        for name, size in sizes.items():
+            gains[name] = gain[row:row + size]
+            row += size
+        if "meg" in gains:
+            gains["meg"] += bem_fields.primary_meg_gain(rr, sensors["meg"])
+        return gains
+
+    return evaluate
 
 
-def _sphere_gains(sphere: SphereModel, sensors: dict[str, SensorSet], rr: np.ndarray,
-                  source: str) -> dict[str, np.ndarray]:
+def _sphere_evaluator(sphere: SphereModel, sensors: dict[str, SensorSet], source: str):
+    """Gains at any source positions in the sphere model."""
     from .eeg_sphere import eeg_sphere_potentials
 
-    gains = {}
-    if "meg" in sensors:
-        gains["meg"] = sphere_meg_gain(rr, sensors["meg"], sphere.origin)
-    if "eeg" in sensors:
-        if sphere.eeg_fit is None:
-            raise InputError(f"No EEG sphere model is available for {source}.")
-        eeg = sensors["eeg"]
-        outside = np.linalg.norm(rr - sphere.origin, axis=1) >= sphere.eeg_fit.inner_radius * \
-            sphere.radius
-        if outside.any():
-            logger.warning("%d sources lie outside the innermost sphere of the EEG model "
-                           "(radius %.1f mm); their EEG is zero", outside.sum(),
-                           sphere.eeg_fit.inner_radius * sphere.radius * 1000)
-        potentials = eeg_sphere_potentials(rr, eeg.points, sphere.eeg_fit, sphere.origin,
-                                           sphere.radius, scalp_project=sphere.scalp_project)
-        gains["eeg"] = eeg.combiner() @ potentials
-    return gains
+    if "eeg" in sensors and sphere.eeg_fit is None:
+        raise InputError(f"No EEG sphere model is available for {source}.")
+    warned = []
+
+    def evaluate(rr: np.ndarray, progress: Callable[[int], None] | None) -> Gains:
+        gains = {}
+        if "meg" in sensors:
+            gains["meg"] = sphere_meg_gain(rr, sensors["meg"], sphere.origin)
+        if "eeg" in sensors:
+            eeg = sensors["eeg"]
+            inner = sphere.eeg_fit.inner_radius * sphere.radius
+            outside = np.linalg.norm(rr - sphere.origin, axis=1) >= inner
+            if outside.any() and not warned:
+                warned.append(True)
+                logger.warning("%d sources lie outside the innermost sphere of the EEG model "
+                               "(radius %.1f mm); their EEG is zero", outside.sum(),
+                               inner * 1000)
+            potentials = eeg_sphere_potentials(rr, eeg.points, sphere.eeg_fit, sphere.origin,
+                                               sphere.radius,
+                                               scalp_project=sphere.scalp_project)
+            gains["eeg"] = eeg.combiner() @ potentials
+        if progress is not None:
+            progress(len(rr))
+        return gains
+
+    return evaluate
 
 
 def _in_mri_frame(space: SourceSpace, mri_head_t: Transform) -> SourceSpace:

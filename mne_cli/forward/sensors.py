@@ -92,6 +92,14 @@ class SensorSet:
               np.tile(index - points.start, 3))),
             shape=(3 * nch, len(index)))
 
+    def joined(self, other: SensorSet) -> SensorSet:
+        """These channels followed by ``other``'s."""
+        return SensorSet(self.names + other.names,
+                         np.concatenate([self.points, other.points]),
+                         np.concatenate([self.directions, other.directions]),
+                         np.concatenate([self.weights, other.weights]),
+                         np.concatenate([self.channel, other.channel + self.nchan]))
+
     def transformed(self, trans: Transform) -> SensorSet:
         """The same sensors in another frame (positions affine, directions rotated)."""
         return SensorSet(self.names, trans.apply(self.points), trans.rotate(self.directions),
