@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..errors import InputError, NotImplementedYetError
+from ..errors import InputError
 from .options import MM, MM_TRIPLE, common_options, tool_command
 from .runner import command_line
 
@@ -70,9 +70,11 @@ def main(src_file, meas_file, fwd_file, mri_file, trans_file, notrans, bem, orig
     the head frame, or of the MRI frame with --mricoord).
     """
     from ..forward.compute import ForwardInputs, SphereModel, compute_forward
+    from ..forward.labels import restrict_to_labels
     from ..forward.source_selection import activate_all, write_omitted
     from ..io.coil_def import find_coil_def_file, read_coil_defs
     from ..io.forward import write_forward
+    from ..io.label import read_label
     from ..io.meas import read_meas_info
     from ..io.source_space import read_source_spaces
 
@@ -86,8 +88,6 @@ def main(src_file, meas_file, fwd_file, mri_file, trans_file, notrans, bem, orig
     for value, message in required:
         if not value:
             raise click.UsageError(message)
-    if labels:
-        raise NotImplementedYetError("--label is not implemented yet")
     mri_head_t, trans_name = _head_mri_transform(ctx, mri_file, trans_file)
     meg = meg or megonly
     eeg = eeg or eegonly
@@ -95,6 +95,12 @@ def main(src_file, meas_file, fwd_file, mri_file, trans_file, notrans, bem, orig
     spaces = read_source_spaces(src_file)
     if all_:
         spaces = activate_all(spaces)
+    if labels:
+        spaces = restrict_to_labels(spaces, [read_label(path) for path in labels], src_file)
+        if sum(s.nuse for s in spaces) == 0:
+            hint = "" if all_ else " (with --all every surface vertex in a label is used)"
+            raise InputError(f"No source of {src_file} lies in the labels given{hint}; label "
+                             "vertex numbers must refer to the source space's surface.")
     info = read_meas_info(meas_file)
     if not meg and not eeg:
         kinds = {ch.kind for ch in info.channels}
