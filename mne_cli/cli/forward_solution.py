@@ -67,7 +67,10 @@ def main(src_file, meas_file, fwd_file, mri_file, trans_file, notrans, bem, orig
     formula for MEG and a layered sphere (--eegmodel, radius --eegrad) for
     EEG. Without --meg and --eeg, every modality the measurement has is
     computed. The output has three dipole components a source (x, y, z of
-    the head frame, or of the MRI frame with --mricoord).
+    the head frame, or of the MRI frame with --mricoord), or one along the
+    source normal with --fixed; --grad adds the position derivatives.
+    --label restricts the sources to FreeSurfer labels. CTF/4D software
+    compensation in effect in --meas is applied to the MEG forward solution.
     """
     from ..forward.compute import ForwardInputs, SphereModel, compute_forward
     from ..forward.labels import restrict_to_labels
