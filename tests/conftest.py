@@ -39,3 +39,37 @@ def testing_file(relative: str) -> Path:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+def invoke_ok(runner: CliRunner, command, args) -> object:
+    """Run a command quietly through click's runner and require exit status 0."""
+    result = runner.invoke(command, [str(a) for a in args] + ["--quiet"])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture(scope="session")
+def sample_forward_inputs(tmp_path_factory) -> dict:
+    """Inputs of the forward-solution reference tests, made once per session.
+
+    The sample Vectorview + EEG recording (``meas``) and head->MRI transform
+    (``trans``), the 3-layer ico-3 sample BEM (``bem``) solved by our
+    prepare_bem_model (``sol``), and the refcase ico-4 cortex (``cortex``).
+    """
+    from mne_cli.cli.make_source_space import main as make_source_space
+    from mne_cli.cli.prepare_bem_model import main as prepare_bem_model
+
+    meas = testing_file("SSS/sample_audvis_trunc_raw_sss.fif")
+    trans = testing_file("MEG/sample/sample_audvis_trunc-trans.fif")
+    bem = testing_file("subjects/sample/bem/sample-1280-1280-1280-bem.fif")
+    subjects = REFCASE / "subjects"
+    if not (subjects / "sample" / "surf" / "lh.white").exists():
+        pytest.skip(f"refcase subject not found under {subjects}")
+    tmp = tmp_path_factory.mktemp("forward_inputs")
+    runner = CliRunner(env={"SUBJECTS_DIR": str(subjects)})
+    sol = tmp / "sample-1280-1280-1280-bem-sol.fif"
+    invoke_ok(runner, prepare_bem_model, ["--bem", bem, "--sol", sol])
+    cortex = tmp / "cortex-ico-4-src.fif"
+    invoke_ok(runner, make_source_space, ["--subject", "sample", "--ico", "4", "--src", cortex])
+    return {"meas": meas, "trans": trans, "bem": bem, "sol": sol, "cortex": cortex,
+            "subjects": subjects}

@@ -24,13 +24,11 @@ import pytest
 from click.testing import CliRunner
 
 from mne_cli.cli.forward_solution import main as forward_solution
-from mne_cli.cli.make_source_space import main as make_source_space
-from mne_cli.cli.prepare_bem_model import main as prepare_bem_model
 from mne_cli.cli.volume_source_space import main as volume_source_space
 
 from .analytic_sphere import sphere_potential
-from .conftest import REFCASE, testing_file
-from .test_forward_solution import _invoke
+from .conftest import invoke_ok as _invoke
+from .conftest import testing_file
 
 mne = pytest.importorskip("mne")
 
@@ -51,20 +49,14 @@ def _write_pos(path, rr_mm, nn):
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
+def data(sample_forward_inputs, tmp_path_factory):
     """BEM solution, a discrete source space, the ico-4 cortex and a coarse grid."""
     from mne_cli.io.bem import read_bem_surfaces
 
-    sss = testing_file("SSS/sample_audvis_trunc_raw_sss.fif")
-    trans = testing_file("MEG/sample/sample_audvis_trunc-trans.fif")
-    bem = testing_file("subjects/sample/bem/sample-1280-1280-1280-bem.fif")
-    subjects = REFCASE / "subjects"
-    if not (subjects / "sample" / "surf" / "lh.white").exists():
-        pytest.skip(f"refcase subject not found under {subjects}")
+    sss, trans, bem = (sample_forward_inputs[k] for k in ("meas", "trans", "bem"))
+    sol, cortex, subjects = (sample_forward_inputs[k] for k in ("sol", "cortex", "subjects"))
     tmp = tmp_path_factory.mktemp("forward_options")
     runner = CliRunner(env={"SUBJECTS_DIR": str(subjects)})
-    sol = tmp / "sample-1280-1280-1280-bem-sol.fif"
-    _invoke(runner, prepare_bem_model, ["--bem", bem, "--sol", sol])
     # Sources on segments from the inner-skull centroid towards its vertices,
     # 20-55 % of the way: >= ~20 mm inside the inner skull, inside the EEG
     # sphere models and far from every BEM node.
@@ -78,8 +70,6 @@ def data(tmp_path_factory):
     _write_pos(tmp / "points.txt", rr_mri * 1000, nn)
     points = tmp / "points-src.fif"
     _invoke(runner, volume_source_space, ["--pos", tmp / "points.txt", "--src", points])
-    cortex = tmp / "cortex-ico-4-src.fif"
-    _invoke(runner, make_source_space, ["--subject", "sample", "--ico", "4", "--src", cortex])
     grid = tmp / "grid-src.fif"
     _invoke(runner, volume_source_space, ["--origin", "0:-15:15", "--rad", "60", "--grid", "20",
                                           "--mindist", "0", "--src", grid])

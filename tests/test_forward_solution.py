@@ -19,11 +19,10 @@ import numpy as np
 import pytest
 
 from mne_cli.cli.forward_solution import main as forward_solution
-from mne_cli.cli.make_source_space import main as make_source_space
-from mne_cli.cli.prepare_bem_model import main as prepare_bem_model
 from mne_cli.cli.volume_source_space import main as volume_source_space
 
-from .conftest import REFCASE, testing_file
+from .conftest import invoke_ok as _invoke
+from .conftest import testing_file
 
 mne = pytest.importorskip("mne")
 
@@ -32,36 +31,19 @@ CHANNEL_TYPES = {"grad": {"meg": "grad"}, "mag": {"meg": "mag"},
                  "eeg": {"meg": False, "eeg": True}}
 
 
-def _invoke(runner, command, args):
-    result = runner.invoke(command, [str(a) for a in args] + ["--quiet"])
-    assert result.exit_code == 0, result.output
-    return result
-
-
 @pytest.fixture(scope="module")
-def inputs(tmp_path_factory):
-    """Measurement, transform, BEM solution and source spaces, made once."""
+def inputs(sample_forward_inputs, tmp_path_factory):
+    """The shared forward inputs plus a 7 mm volume grid and MNE's view of the info."""
     from click.testing import CliRunner
 
-    meas = testing_file("SSS/sample_audvis_trunc_raw_sss.fif")
-    trans = testing_file("MEG/sample/sample_audvis_trunc-trans.fif")
-    bem = testing_file("subjects/sample/bem/sample-1280-1280-1280-bem.fif")
-    subjects = REFCASE / "subjects"
-    if not (subjects / "sample" / "surf" / "lh.white").exists():
-        pytest.skip(f"refcase subject not found under {subjects}")
     tmp = tmp_path_factory.mktemp("forward")
-    runner = CliRunner(env={"SUBJECTS_DIR": str(subjects)})
-    sol = tmp / "sample-1280-1280-1280-bem-sol.fif"
-    _invoke(runner, prepare_bem_model, ["--bem", bem, "--sol", sol])
-    cortex = tmp / "cortex-ico-4-src.fif"
-    _invoke(runner, make_source_space, ["--subject", "sample", "--ico", "4", "--src", cortex])
     volume = tmp / "volume-7-src.fif"
     # A sphere-bounded grid reaches outside the inner skull, so the forward's
     # inner-skull filter and --mindist both have work to do.
-    _invoke(runner, volume_source_space, ["--origin", "0:-15:15", "--rad", "80", "--grid", "7",
-                                          "--mindist", "0", "--src", volume])
-    return {"meas": meas, "trans": trans, "bem": bem, "sol": sol, "cortex": cortex, "volume": volume,
-                "tmp": tmp, "info": mne.io.read_info(meas, verbose=False)}
+    _invoke(CliRunner(), volume_source_space, ["--origin", "0:-15:15", "--rad", "80", "--grid",
+                                               "7", "--mindist", "0", "--src", volume])
+    return {**sample_forward_inputs, "volume": volume, "tmp": tmp,
+            "info": mne.io.read_info(sample_forward_inputs["meas"], verbose=False)}
 
 
 def _ours(runner, inputs, src, name, *options):
