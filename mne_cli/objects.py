@@ -192,8 +192,9 @@ class BemSurface:
 class BemSolution:
     """BEM geometry with its potential solution.
 
-    ``solution`` has shape (N, N) (float32 as read from a file, float64 when
-    computed): N = total vertices (linear collocation,
+    ``solution`` has shape (N, N): as read from a file, a read-only float32
+    view of the file's bytes (big-endian); float64 when computed. N = total
+    vertices (linear collocation,
     ``approx`` 2) or total triangles (constant collocation, ``approx`` 1).
     """
 

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse
 
-from ..errors import FifError
 # objects imports fiff.constants, so take the module, not its names, to
 # stay importable in either order.
 from .. import objects
+from ..errors import FifError
 from .constants import (
     DENSE_MATRIX_ELEMENTS,
     SCALAR_DTYPES,
@@ -67,11 +67,16 @@ def pack_header(kind: int, type_code: int, size: int, next_: int = NEXT_SEQUENTI
 
 # --- decoding ---------------------------------------------------------------
 
-def decode(type_code: int, payload: bytes, where: str):
-    """Decode one tag payload; ``where`` names file and offset for errors."""
+def decode(type_code: int, payload: bytes, where: str, copy: bool = True):
+    """Decode one tag payload; ``where`` names file and offset for errors.
+
+    With ``copy=False`` a dense matrix is returned as a read-only view of
+    ``payload`` in the file's (big-endian) byte order: no copy of what may be
+    hundreds of MB. Other types are decoded as usual.
+    """
     try:
         if type_code & Type.MATRIX_CODE_MASK:
-            return _decode_matrix(type_code, payload, where)
+            return _decode_matrix(type_code, payload, where, copy)
         decoder = _DECODERS.get(type_code)
         if decoder is not None:
             return decoder(payload, where)
@@ -167,7 +172,7 @@ _DECODERS = {
 }
 
 
-def _decode_matrix(type_code: int, payload: bytes, where: str):
+def _decode_matrix(type_code: int, payload: bytes, where: str, copy: bool = True):
     code = type_code & Type.MATRIX_CODE_MASK
     element = type_code & Type.ELEMENT_MASK
     if code == Type.MATRIX_DENSE:
@@ -183,8 +188,8 @@ def _decode_matrix(type_code: int, payload: bytes, where: str):
         dims = np.frombuffer(payload[-4 * (ndim + 1):-4], ints)[::-1].astype(np.int64)
         if np.any(dims < 0) or dtype.itemsize * int(np.prod(dims)) != len(payload) - 4 * (ndim + 1):
             raise FifError(f"{where}: matrix dimensions {tuple(dims)} do not match the {len(payload)}-byte payload")
-        values = np.frombuffer(payload, dtype, count=int(np.prod(dims)))
-        return values.astype(dtype.newbyteorder("=")).reshape(dims)
+        values = np.frombuffer(payload, dtype, count=int(np.prod(dims))).reshape(dims)
+        return values.astype(dtype.newbyteorder("=")) if copy else values
     if code in (Type.MATRIX_SPARSE_CCS, Type.MATRIX_SPARSE_RCS):
         if element not in SPARSE_MATRIX_ELEMENTS:
             raise FifError(f"{where}: sparse matrix of element type {element} is not supported")

@@ -10,6 +10,7 @@ decoded only when asked for. Any inconsistency raises
 from __future__ import annotations
 
 import gzip
+import mmap
 import os
 import zlib
 from dataclasses import dataclass, field
@@ -19,6 +20,9 @@ import numpy as np
 from .. import objects
 from ..errors import FifError
 from .constants import Block, Kind, Type
+
+#: Files at least this large (bytes) are memory-mapped instead of read.
+_MAP_ABOVE = 16 << 20
 from .tag import HEADER, HEADER_SIZE, NEXT_NONE, NEXT_SEQUENTIAL, TagHeader, decode
 
 _MISSING = object()
@@ -61,6 +65,14 @@ class Node:
                 )
             return default
         return self.fif.read_tag(tag)
+
+    def read_view(self, kind: int, default=_MISSING):
+        """Like :meth:`read`, but a dense matrix comes as a read-only view of the
+        file's bytes in file byte order (for matrices too large to copy)."""
+        tag = self.find_tag(kind)
+        if tag is None:
+            return self.read(kind, default)
+        return self.fif.read_tag(tag, copy=False)
 
     def read_all(self, kind: int) -> list:
         """Decoded values of every ``kind`` tag of this block, in file order.
@@ -107,10 +119,11 @@ class FifFile:
         self.tags = _walk_tags(name, data)
         self.root = _build_tree(self)
 
-    def read_tag(self, tag: TagHeader):
-        """Decode the payload of ``tag``."""
+    def read_tag(self, tag: TagHeader, copy: bool = True):
+        """Decode the payload of ``tag`` (see :func:`decode` for ``copy``)."""
         payload = memoryview(self.data)[tag.data_pos:tag.data_pos + tag.size]
-        return decode(tag.type, payload, f"{self.name}: tag {tag.kind} at offset {tag.pos}")
+        return decode(tag.type, payload, f"{self.name}: tag {tag.kind} at offset {tag.pos}",
+                      copy)
 
     @property
     def file_id(self):
@@ -133,7 +146,7 @@ def open_fif(path) -> FifFile:
     name = os.fspath(path)
     try:
         with open(name, "rb") as fid:
-            data = fid.read()
+            data = _contents(fid)
     except FileNotFoundError:
         raise FifError(f"{name}: no such file") from None
     except IsADirectoryError:
@@ -146,6 +159,18 @@ def open_fif(path) -> FifFile:
         except (OSError, EOFError, zlib.error) as err:
             raise FifError(f"{name}: corrupt gzip compression ({err})") from None
     return FifFile(name, data)
+
+
+def _contents(fid):
+    """The bytes of an open file; large files are memory-mapped, not copied.
+
+    A mapping costs no read and no private copy: the pages come from the
+    page cache as they are decoded (a BEM solution is hundreds of MB).
+    """
+    size = os.fstat(fid.fileno()).st_size
+    if size < _MAP_ABOVE:
+        return fid.read()
+    return mmap.mmap(fid.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 def _walk_tags(name: str, data: bytes) -> list[TagHeader]:

@@ -16,8 +16,8 @@ import uuid
 
 import numpy as np
 
-from ..atomic import atomic_output
 from .. import objects
+from ..atomic import atomic_output
 from .constants import FILE_VERSION, SCALAR_DTYPES, Block, Kind, Type, type_for_dtype
 from .tag import NEXT_NONE, dense_matrix_trailer, encode, pack_header
 

@@ -54,7 +54,7 @@ def _read(path) -> BemSolution:
     surfaces = [_read_surface(fif.name, node, frame) for node in bem.find_blocks(Block.BEM_SURF)]
     if not surfaces:
         raise FifError(f"{fif.name}: the BEM block holds no surfaces")
-    solution = bem.read(Kind.BEM_POT_SOLUTION, None)
+    solution = bem.read_view(Kind.BEM_POT_SOLUTION, None)  # no copy: it can be 100s of MB
     approx = bem.read_int(Kind.BEM_APPROX, None)
     if solution is not None and solution.ndim != 2:
         raise FifError(f"{fif.name}: the BEM solution is not a matrix")
