@@ -7,6 +7,7 @@ Array shapes are given in each docstring.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -255,6 +256,26 @@ class SourceSpace:
     def vertno(self) -> np.ndarray:
         """In-use vertex numbers, ascending."""
         return np.flatnonzero(self.inuse)
+
+    def in_frame(self, frame: int, trans: Transform) -> SourceSpace:
+        """This space in ``frame``: itself if already there, else mapped by
+        ``trans`` (stored in either direction; positions affine, normals
+        rotated).
+
+        Raises
+        ------
+        ValueError
+            ``trans`` does not connect the space's frame with ``frame``.
+        """
+        if self.coord_frame == frame:
+            return self
+        oriented = trans.towards(self.coord_frame, frame)
+        if oriented is None:
+            raise ValueError(f"a transform from frame {trans.from_frame} to {trans.to_frame} "
+                             f"cannot take a source space from frame {self.coord_frame} to "
+                             f"{frame}")
+        return dataclasses.replace(self, rr=oriented.apply(self.rr),
+                                   nn=oriented.rotate(self.nn), coord_frame=frame)
 
 
 @dataclass

@@ -106,7 +106,11 @@ def compute_forward(inputs: ForwardInputs,
     omitted : ndarray, shape (k, 3)
         Sources dropped by the inner-skull filter (m, MRI frame).
     """
-    spaces = [_in_mri_frame(s, inputs.mri_head_t) for s in inputs.spaces]
+    unsupported = {s.coord_frame for s in inputs.spaces} - {Frame.MRI, Frame.HEAD}
+    if unsupported:
+        raise InputError(f"A source space of {inputs.src_file} is in coordinate frame "
+                         f"{min(unsupported)}; only MRI and head coordinates are supported.")
+    spaces = [s.in_frame(Frame.MRI, inputs.mri_head_t) for s in inputs.spaces]
     check_active(spaces, inputs.src_file)
     if inputs.fixed:
         _check_fixed_possible(spaces, inputs.src_file)
@@ -317,15 +321,3 @@ def _sphere_evaluator(sphere: SphereModel, sensors: dict[str, SensorSet], source
         return gains
 
     return evaluate
-
-
-def _in_mri_frame(space: SourceSpace, mri_head_t: Transform) -> SourceSpace:
-    if space.coord_frame == Frame.MRI:
-        return space
-    if space.coord_frame == Frame.HEAD:
-        head_mri = mri_head_t.towards(Frame.HEAD, Frame.MRI)
-        return dataclasses.replace(space, rr=head_mri.apply(space.rr),
-                                   nn=head_mri.rotate(space.nn), coord_frame=Frame.MRI)
-    raise InputError(f"A source space is in coordinate frame {space.coord_frame}; only MRI "
-                     "and head coordinates are supported.")
-

@@ -23,7 +23,6 @@ column per channel). Source spaces are kept in the frame of the file (MRI).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 import numpy as np
@@ -33,9 +32,15 @@ from ..fiff import Block, Frame, Kind, Type, fif_writer, open_fif
 from ..fiff.constants import ChannelKind, Method, SourceOri
 from ..fiff.tree import Node
 from ..fiff.write import FifWriter
-from ..objects import Forward, ForwardBlock, SourceSpace, Transform
-from .meas import (read_bads, read_long_names, rename_channels, split_name_list, write_bads,
-                   write_channels)
+from ..objects import Forward, ForwardBlock, Transform
+from .meas import (
+    read_bads,
+    read_long_names,
+    rename_channels,
+    split_name_list,
+    write_bads,
+    write_channels,
+)
 from .source_space import read_source_spaces_from, write_source_space_block
 
 logger = logging.getLogger(__name__)
@@ -288,7 +293,7 @@ def write_forward(path, fwd: Forward, command_line: str | None = None) -> None:
             w.write_transform(mri_head_t)
         _write_parent_meas(w, fwd)
         for space in fwd.source_spaces:
-            write_source_space_block(w, _in_mri_frame(space, mri_head_t))
+            write_source_space_block(w, space.in_frame(Frame.MRI, mri_head_t))
         for block, method in ((fwd.meg, Method.MEG), (fwd.eeg, Method.EEG)):
             if block is not None:
                 _write_block(w, fwd, block, method, nsource)
@@ -332,17 +337,6 @@ def _write_parent_meas(w: FifWriter, fwd: Forward) -> None:
         w.write_int(Kind.NCHAN, len(fwd.channels))
         disk_names = write_channels(w, fwd.channels)
         write_bads(w, fwd.bads, disk_names)
-
-
-def _in_mri_frame(space: SourceSpace, mri_head_t: Transform) -> SourceSpace:
-    if space.coord_frame == Frame.MRI:
-        return space
-    if space.coord_frame != Frame.HEAD:
-        raise ValueError(f"a source space in coordinate frame {space.coord_frame} cannot be "
-                         "written to a forward solution")
-    head_mri_t = mri_head_t.inverse()
-    return dataclasses.replace(space, rr=head_mri_t.apply(space.rr),
-                               nn=head_mri_t.rotate(space.nn), coord_frame=Frame.MRI)
 
 
 def _write_block(w: FifWriter, fwd: Forward, block: ForwardBlock, method: int,
