@@ -25,14 +25,12 @@ from ..errors import InputError
 from ..fiff.constants import BemApprox
 from ..geometry.surface import nearest_surface_points, plane_coordinates, triangle_cross
 from ..objects import BemSolution
-from .blocks import POINTS_PER_BLOCK, as_vectors, inverse_cubed_distances, run_blocks
+from .blocks import WORKERS, as_vectors, inverse_cubed_distances, run_blocks, slices
 from .sensors import SensorSet
 from .sphere_meg import MAG_FACTOR
 
 #: Nodes per block of the infinite-medium potentials (blocks of 1 MB).
 _NODE_BLOCK = 512
-#: numpy releases the GIL in its loops: two threads fill v0 on our two cores.
-_WORKERS = 2
 #: Rows of the BEM solution converted to float64 at a time.
 _SOLUTION_ROWS = 512
 
@@ -93,20 +91,16 @@ def meg_coefficients(solution: BemSolution, sensors: SensorSet) -> np.ndarray:
     # point-dependent vectors are summed per channel with 1/|p - r_j|^3 first.
     r_cross_a = np.cross(nodes, areas)
     n_cross_p = np.cross(sensors.directions, sensors.points)
-    combiners = {points.start: (sensors.stacked_combiner(channels, points, n_cross_p),
-                                sensors.stacked_combiner(channels, points, sensors.directions))
-                 for channels, points in sensors.point_blocks(POINTS_PER_BLOCK)}
     coeff = np.empty((sensors.nchan, len(nodes)))
 
-    def task(channels: slice, points: slice, targets: slice) -> None:
+    def task(channels: slice, points: slice, targets: slice, by_nxp, by_n) -> None:
         inv3 = inverse_cubed_distances(sensors.points[points], nodes[targets])
-        by_nxp, by_n = combiners[points.start]
         nch = channels.stop - channels.start
         coeff[channels, targets] = (
             np.einsum("cti,ti->ct", as_vectors(by_nxp @ inv3, nch), areas[targets])
             - np.einsum("cti,ti->ct", as_vectors(by_n @ inv3, nch), r_cross_a[targets]))
 
-    run_blocks(sensors, len(nodes), task)
+    run_blocks(sensors, len(nodes), (n_cross_p, sensors.directions), task)
     coeff *= MAG_FACTOR * field_mult[surface]
     return coeff
 
@@ -185,8 +179,8 @@ def bem_gain(sources: np.ndarray, nodes: np.ndarray, transfer: np.ndarray,
     # v0 in component planes: column i * k + s is component i of source s,
     # so each plane is a contiguous (N, k) block the GEMM reads directly.
     planes = np.empty((nnode, 3, source_chunk))
-    node_blocks = list(_blocks(nnode, _NODE_BLOCK))
-    with ThreadPoolExecutor(_WORKERS) as pool:
+    node_blocks = list(slices(nnode, _NODE_BLOCK))
+    with ThreadPoolExecutor(WORKERS) as pool:
         for start in range(0, len(sources), source_chunk):
             rq = sources[start:start + source_chunk]
             k = len(rq)
@@ -217,23 +211,15 @@ def primary_meg_gain(sources: np.ndarray, sensors: SensorSet) -> np.ndarray:
     channel sums of (p x n)/|p - r_q|^3 and n/|p - r_q|^3 suffice.
     """
     p_cross_n = np.cross(sensors.points, sensors.directions)
-    combiners = {points.start: (sensors.stacked_combiner(channels, points, p_cross_n),
-                                sensors.stacked_combiner(channels, points, sensors.directions))
-                 for channels, points in sensors.point_blocks(POINTS_PER_BLOCK)}
     gain = np.empty((sensors.nchan, len(sources), 3))
 
-    def task(channels: slice, points: slice, targets: slice) -> None:
+    def task(channels: slice, points: slice, targets: slice, by_pxn, by_n) -> None:
         rq = sources[targets]
         inv3 = inverse_cubed_distances(sensors.points[points], rq)
-        by_pxn, by_n = combiners[points.start]
         nch = channels.stop - channels.start
         gain[channels, targets] = (as_vectors(by_pxn @ inv3, nch)
                                    - np.cross(rq[None, :, :], as_vectors(by_n @ inv3, nch)))
 
-    run_blocks(sensors, len(sources), task)
+    run_blocks(sensors, len(sources), (p_cross_n, sensors.directions), task)
     return MAG_FACTOR * gain.reshape(sensors.nchan, -1)
 
-
-def _blocks(total: int, size: int) -> Iterator[slice]:
-    for start in range(0, total, size):
-        yield slice(start, min(start + size, total))

@@ -10,7 +10,7 @@ both cores busy.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -24,19 +24,30 @@ TARGETS_PER_BLOCK = 256
 WORKERS = 2
 
 
-def run_blocks(sensors: SensorSet, ntargets: int,
-               task: Callable[[slice, slice, slice], None]) -> None:
-    """Call ``task(channels, points, targets)`` for every block, on the thread pool.
+def run_blocks(sensors: SensorSet, ntargets: int, vectors: Sequence[np.ndarray],
+               task: Callable[..., None]) -> None:
+    """Call ``task(channels, points, targets, *combiners)`` for every block, on two threads.
 
-    Blocks are disjoint in (channels, targets), so tasks may write their
-    part of a shared output without locks.
+    ``vectors`` are per-point arrays, shape (npts, 3); for each block of
+    whole channels, ``combiners`` holds one stacked sparse combiner per
+    vector (:meth:`SensorSet.stacked_combiner`), built once and shared by
+    the block's target slices. Blocks are disjoint in (channels, targets),
+    so tasks may write their part of a shared output without locks.
     """
-    blocks = [(channels, points, slice(start, min(start + TARGETS_PER_BLOCK, ntargets)))
-              for channels, points in sensors.point_blocks(POINTS_PER_BLOCK)
-              for start in range(0, ntargets, TARGETS_PER_BLOCK)]
+    blocks = []
+    for channels, points in sensors.point_blocks(POINTS_PER_BLOCK):
+        combiners = [sensors.stacked_combiner(channels, points, v) for v in vectors]
+        blocks.extend((channels, points, targets, *combiners)
+                      for targets in slices(ntargets, TARGETS_PER_BLOCK))
     with ThreadPoolExecutor(WORKERS) as pool:
         for _ in pool.map(lambda block: task(*block), blocks):
             pass  # re-raise any exception of a task
+
+
+def slices(total: int, size: int) -> Iterator[slice]:
+    """Consecutive slices of at most ``size`` covering ``range(total)``."""
+    for start in range(0, total, size):
+        yield slice(start, min(start + size, total))
 
 
 def inverse_cubed_distances(points: np.ndarray, targets: np.ndarray) -> np.ndarray:

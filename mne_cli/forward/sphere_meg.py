@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .blocks import POINTS_PER_BLOCK, as_vectors, run_blocks
+from .blocks import as_vectors, run_blocks
 from .sensors import SensorSet
 
 #: mu0 / (4 pi), T m / A.
@@ -49,21 +49,17 @@ def sphere_meg_gain(sources: np.ndarray, sensors: SensorSet, origin: np.ndarray)
     rq_all = np.asarray(sources, np.float64) - origin
     rho_all = np.linalg.norm(r, axis=1)
     r_dot_n_all = np.einsum("pi,pi->p", r, n)
-    combiners = {points.start: (sensors.stacked_combiner(channels, points, n),
-                                sensors.stacked_combiner(channels, points, r))
-                 for channels, points in sensors.point_blocks(POINTS_PER_BLOCK)}
     gain = np.empty((sensors.nchan, len(rq_all), 3))
 
-    def task(channels: slice, points: slice, targets: slice) -> None:
+    def task(channels: slice, points: slice, targets: slice, by_n, by_r) -> None:
         rq = rq_all[targets]
         c1, c2 = _sarvas_factors(r[points], n[points], rho_all[points, None],
                                  r_dot_n_all[points, None], rq)
-        by_n, by_r = combiners[points.start]
         nch = channels.stop - channels.start
         summed = as_vectors(by_n @ c1 - by_r @ c2, nch)                 # (nch, nsrc, 3)
         gain[channels, targets] = np.cross(rq[None, :, :], summed)
 
-    run_blocks(sensors, len(rq_all), task)
+    run_blocks(sensors, len(rq_all), (n, r), task)
     return MAG_FACTOR * gain.reshape(sensors.nchan, -1)
 
 
