@@ -382,7 +382,7 @@ def _bem_forward(solution, meg_chans, eeg_chans, coil_defs, sources):
     coeff = np.concatenate([bem_fields.meg_coefficients(solution, meg),
                             bem_fields.eeg_coefficients(solution, eeg, "synthetic")])
     transfer = bem_fields.transfer_matrix(coeff, solution)
-    nodes, _, _ = bem_fields.bem_nodes(solution)
+    nodes, _ = bem_fields.bem_nodes(solution)
     gain = np.zeros((len(coeff), 3 * len(sources)))
     for columns, block in bem_fields.bem_gain(sources, nodes, transfer, np.eye(3),
                                               source_chunk=4):

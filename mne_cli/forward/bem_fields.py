@@ -35,7 +35,7 @@ _NODE_BLOCK = 512
 _SOLUTION_ROWS = 512
 
 
-def bem_nodes(solution: BemSolution) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def bem_nodes(solution: BemSolution) -> tuple[np.ndarray, np.ndarray]:
     """Collocation nodes of the solution, in solution-matrix order.
 
     Returns
@@ -46,11 +46,9 @@ def bem_nodes(solution: BemSolution) -> tuple[np.ndarray, np.ndarray, np.ndarray
         Area-weighted normals carried by each node, m^2: the triangle's
         area times its unit normal (constant), or a third of that summed
         over the vertex's triangles (linear).
-    surface : ndarray, shape (N,), int
-        Index of the node's surface in ``solution.surfaces``.
     """
-    nodes, areas, surface = [], [], []
-    for k, surf in enumerate(solution.surfaces):
+    nodes, areas = [], []
+    for surf in solution.surfaces:
         half_cross = triangle_cross(surf.rr, surf.tris) / 2  # area x unit normal
         if solution.approx == BemApprox.CONSTANT:
             nodes.append(surf.rr[surf.tris].mean(axis=1))
@@ -61,16 +59,22 @@ def bem_nodes(solution: BemSolution) -> tuple[np.ndarray, np.ndarray, np.ndarray
                 np.add.at(share, surf.tris[:, corner], half_cross / 3)
             nodes.append(surf.rr)
             areas.append(share)
-        surface.append(np.full(len(nodes[-1]), k))
-    return np.concatenate(nodes), np.concatenate(areas), np.concatenate(surface)
+    return np.concatenate(nodes), np.concatenate(areas)
 
 
-def node_multipliers(solution: BemSolution, surface: np.ndarray) -> np.ndarray:
+def node_surfaces(solution: BemSolution) -> np.ndarray:
+    """Index in ``solution.surfaces`` of each node's surface, shape (N,)."""
+    constant = solution.approx == BemApprox.CONSTANT
+    sizes = [len(s.tris) if constant else len(s.rr) for s in solution.surfaces]
+    return np.repeat(np.arange(len(sizes)), sizes)
+
+
+def node_multipliers(solution: BemSolution) -> np.ndarray:
     """m_j = source_mult(surface of j) / (4 pi) for every node, shape (N,)."""
     from ..bem.solution import conductivity_factors
 
     source_mult, _, _ = conductivity_factors([s.sigma for s in solution.surfaces])
-    return source_mult[surface] / (4 * np.pi)
+    return source_mult[node_surfaces(solution)] / (4 * np.pi)
 
 
 def meg_coefficients(solution: BemSolution, sensors: SensorSet) -> np.ndarray:
@@ -85,7 +89,7 @@ def meg_coefficients(solution: BemSolution, sensors: SensorSet) -> np.ndarray:
     """
     from ..bem.solution import conductivity_factors
 
-    nodes, areas, surface = bem_nodes(solution)
+    nodes, areas = bem_nodes(solution)
     _, field_mult, _ = conductivity_factors([s.sigma for s in solution.surfaces])
     # ((p - r_j) x a_j) . n_p = a_j . (n_p x p) - (r_j x a_j) . n_p: the
     # point-dependent vectors are summed per channel with 1/|p - r_j|^3 first.
@@ -101,7 +105,7 @@ def meg_coefficients(solution: BemSolution, sensors: SensorSet) -> np.ndarray:
             - np.einsum("cti,ti->ct", as_vectors(by_n @ inv3, nch), r_cross_a[targets]))
 
     run_blocks(sensors, len(nodes), (n_cross_p, sensors.directions), task)
-    coeff *= MAG_FACTOR * field_mult[surface]
+    coeff *= MAG_FACTOR * field_mult[node_surfaces(solution)]
     return coeff
 
 
@@ -149,8 +153,7 @@ def transfer_matrix(coeff: np.ndarray, solution: BemSolution) -> np.ndarray:
         else:
             slab = matrix[rows]
         transfer += coeff[:, rows] @ slab.astype(np.float64, copy=False)
-    _, _, surface = bem_nodes(solution)
-    transfer *= node_multipliers(solution, surface)
+    transfer *= node_multipliers(solution)
     return transfer
 
 

@@ -192,8 +192,8 @@ def _sensors(inputs: ForwardInputs, meg_chs, ref_chs, eeg_chs, head_to_frame: Tr
             dev_head_t = Transform.identity(Frame.DEVICE, Frame.HEAD)
         grade = current_grade(meg_chs, inputs.meas_file)
         if grade != 0 and inputs.info.comps:
-            matrix = compensation_matrix(inputs.info, meg_chs, ref_chs, grade, inputs.meas_file)
-            compensator = (len(meg_chs), matrix)
+            compensator = compensation_matrix(inputs.info, meg_chs, ref_chs, grade,
+                                              inputs.meas_file)
         elif grade != 0:
             logger.warning("%s has compensation grade %d in effect but no compensation data; "
                            "the forward solution is not compensated", inputs.meas_file, grade)
@@ -213,9 +213,9 @@ def _compensated(gains: Gains, compensator) -> Gains:
     """Replace the MEG rows by B_meg - C B_ref and drop the reference rows."""
     if compensator is None or "meg" not in gains:
         return gains
-    nmeg, matrix = compensator
+    nmeg = len(compensator)  # rows: MEG channels; columns: reference channels
     meg = gains["meg"]
-    return {**gains, "meg": meg[:nmeg] - matrix @ meg[nmeg:]}
+    return {**gains, "meg": meg[:nmeg] - compensator @ meg[nmeg:]}
 
 
 def _position_derivatives(evaluate, rr: np.ndarray, compensator) -> Gains:
@@ -271,7 +271,7 @@ def _bem_evaluator(inputs: ForwardInputs, sensors: dict[str, SensorSet],
             solution, sensors["eeg"].transformed(frame_to_mri), inputs.bem_file))
         sizes["eeg"] = sensors["eeg"].nchan
     transfer = bem_fields.transfer_matrix(np.concatenate(coeffs), solution)
-    nodes, _, _ = bem_fields.bem_nodes(solution)
+    nodes, _ = bem_fields.bem_nodes(solution)
 
     def evaluate(rr: np.ndarray, progress: Callable[[int], None] | None) -> Gains:
         gain = np.empty((len(transfer), 3 * len(rr)))
