@@ -79,34 +79,10 @@ def edge_multiplicity(tris: np.ndarray, nvert: int):
 def distance_to_surface(points: np.ndarray, rr: np.ndarray, tris: np.ndarray) -> np.ndarray:
     """Shortest distance from each point to a triangulated surface, shape (k,).
 
-    Exact point-to-triangle distances (plane, edges and corners), computed
-    against every triangle; meant for the handful of points a check reports.
+    Exact point-to-triangle distances (plane, edges and corners); see
+    :func:`nearest_surface_points`.
     """
-    points = np.atleast_2d(np.asarray(points, np.float64))
-    a, b, c = (rr[tris[:, i]] for i in range(3))
-    best = np.full(len(points), np.inf)
-    for start in range(0, len(points), 64):
-        p = points[start:start + 64, np.newaxis, :]
-        # Inside the triangle's prism: the distance to its plane.
-        normal = np.cross(b - a, c - a)
-        normal /= np.linalg.norm(normal, axis=1, keepdims=True)
-        height = np.einsum("kti,ti->kt", p - a, normal)
-        foot = p - height[..., np.newaxis] * normal
-        inside = np.ones(height.shape, bool)
-        for u, v in ((a, b), (b, c), (c, a)):
-            inside &= np.einsum("kti,ti->kt", np.cross(v - u, foot - u), normal) >= 0
-        dist = np.where(inside, np.abs(height), np.inf)
-        for u, v in ((a, b), (b, c), (c, a)):
-            dist = np.minimum(dist, _segment_distance(p, u, v))
-        best[start:start + 64] = dist.min(axis=1)
-    return best
-
-
-def _segment_distance(p: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    edge = v - u
-    along = np.einsum("kti,ti->kt", p - u, edge) / np.einsum("ti,ti->t", edge, edge)
-    closest = u + np.clip(along, 0, 1)[..., np.newaxis] * edge
-    return np.linalg.norm(p - closest, axis=-1)
+    return nearest_surface_points(points, rr, tris)[2]
 
 
 def nearest_surface_points(points: np.ndarray, rr: np.ndarray, tris: np.ndarray
