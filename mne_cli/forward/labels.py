@@ -16,6 +16,7 @@ import numpy as np
 from ..fiff.constants import SourceSpaceId, SourceSpaceType
 from ..io.label import Label
 from ..objects import SourceSpace
+from ..source_space import hemisphere_of_points
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def space_hemisphere(space: SourceSpace) -> str:
 
     The points are taken in the space's own frame (MRI at SPEC 9.3 step 2).
     """
-    return "lh" if float(np.mean(space.rr[:, 0])) < 0 else "rh"
+    return "lh" if hemisphere_of_points(space.rr) == SourceSpaceId.LEFT else "rh"
 
 
 def restrict_to_labels(spaces: list[SourceSpace], labels: list[Label],

@@ -24,6 +24,7 @@ from ..geometry.icosahedron import MAX_GRADE, icosahedron, octahedron
 from ..geometry.surface import edge_multiplicity, mean_unit_normals
 from ..io.surface import read_freesurfer_surface
 from ..objects import SourceSpace
+from . import hemisphere_of_points
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def hemisphere_id(path, rr: np.ndarray) -> int:
         return SourceSpaceId.LEFT
     if base.startswith("rh."):
         return SourceSpaceId.RIGHT
-    return SourceSpaceId.LEFT if rr[:, 0].mean() < 0 else SourceSpaceId.RIGHT
+    return hemisphere_of_points(rr)
 
 
 def mesh_distance_graph(rr: np.ndarray, tris: np.ndarray) -> scipy.sparse.csr_matrix:
