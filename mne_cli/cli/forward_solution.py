@@ -156,11 +156,10 @@ def _load_bem(name: str):
     """A BEM solution from a name, -bem.fif or -bem-sol.fif (SPEC 9.2 --bem)."""
     from ..bem.solution import make_bem_solution
     from ..io.bem import read_bem_solution, read_bem_surfaces
+    from .prepare_bem_model import default_solution_name
 
-    stem = name
-    for suffix in (".fif", "-sol", "-bem"):
-        stem = stem.removesuffix(suffix)
-    sol_file, bem_file = stem + "-bem-sol.fif", stem + "-bem.fif"
+    sol_file = default_solution_name(name)  # the name prepare_bem_model writes
+    bem_file = sol_file.removesuffix("-sol.fif") + ".fif"
     if name.endswith((".fif", ".fif.gz")) and os.path.isfile(name) and name != bem_file:
         sol_file = name  # a solution file named otherwise
     if os.path.exists(sol_file):
