@@ -72,6 +72,7 @@ def main(src_file, meas_file, fwd_file, mri_file, trans_file, notrans, bem, orig
     --label restricts the sources to FreeSurfer labels. CTF/4D software
     compensation in effect in --meas is applied to the MEG forward solution.
     """
+    from ..fiff.constants import ChannelKind
     from ..forward.compute import ForwardInputs, SphereModel, compute_forward
     from ..forward.labels import restrict_to_labels
     from ..forward.source_selection import activate_all, write_omitted
@@ -107,7 +108,7 @@ def main(src_file, meas_file, fwd_file, mri_file, trans_file, notrans, bem, orig
     info = read_meas_info(meas_file)
     if not meg and not eeg:
         kinds = {ch.kind for ch in info.channels}
-        meg, eeg = 1 in kinds, 2 in kinds
+        meg, eeg = ChannelKind.MEG in kinds, ChannelKind.EEG in kinds
         if not meg and not eeg:
             raise InputError(f"{meas_file} has neither MEG nor EEG channels.")
     coil_defs = read_coil_defs(find_coil_def_file()) if meg else []

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from ..fiff.constants import ChannelKind, Frame, SourceOri, SourceSpaceType
+from ..fiff.constants import ChannelKind, Frame, Method, SourceOri, SourceSpaceType
 from ..objects import (
     BemSolution,
     Channel,
@@ -158,9 +158,11 @@ def compute_forward(inputs: ForwardInputs,
         dev_head_t=dev_head_t, bads=list(inputs.info.bads),
         meas_file=inputs.meas_file, meas_id=inputs.info.meas_id, mri_file=inputs.mri_file)
     if "meg" in gains:
-        fwd.meg = ForwardBlock(1, [ch.name for ch in meg_chs], gains["meg"], grads.get("meg"))
+        fwd.meg = ForwardBlock(Method.MEG, [ch.name for ch in meg_chs], gains["meg"],
+                               grads.get("meg"))
     if "eeg" in gains:
-        fwd.eeg = ForwardBlock(2, [ch.name for ch in eeg_chs], gains["eeg"], grads.get("eeg"))
+        fwd.eeg = ForwardBlock(Method.EEG, [ch.name for ch in eeg_chs], gains["eeg"],
+                               grads.get("eeg"))
     return fwd, omitted
 
 
