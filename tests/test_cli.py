@@ -1,4 +1,4 @@
-"""Command-line conventions shared by all fourteen console scripts."""
+"""Command-line conventions shared by all seventeen console scripts."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import mne_cli
 
 TOOLS = ["make_source_space", "volume_source_space", "surf2bem", "prepare_bem_model",
          "forward_solution", "average_forward_solutions", "list_coil_def"]
-SCRIPTS = TOOLS + [f"mne_{t}" for t in TOOLS]
+WRAPPERS = ["mne_setup_source_space", "mne_setup_forward_model", "mne_do_forward_solution"]
+SCRIPTS = TOOLS + [f"mne_{t}" for t in TOOLS] + WRAPPERS
 BIN = Path(sys.executable).parent
 
 
@@ -34,7 +35,7 @@ def test_help_and_version(script):
     assert version.stdout.strip() == f"{script} version {mne_cli.__version__} (mne_cli)"
 
 
-@pytest.mark.parametrize("tool", [t for t in TOOLS if t != "list_coil_def"])
+@pytest.mark.parametrize("tool", [t for t in TOOLS if t != "list_coil_def"] + WRAPPERS)
 def test_unknown_option_is_usage_error(tool):
     result = _run(tool, "--no-such-option")
     assert result.returncode == 2

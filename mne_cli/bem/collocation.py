@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import partial
 
@@ -37,6 +37,7 @@ from ..geometry.surface import (
     incident_triangle_counts,
     triangle_normals,
 )
+from ..progress import SILENT, Progress
 from .model import surface_label
 
 logger = logging.getLogger(__name__)
@@ -229,16 +230,18 @@ def _chunks(nrows: int, ncols: int):
     return [slice(start, min(start + step, nrows)) for start in range(0, nrows, step)]
 
 
-def _run(tasks):
+def _run(tasks, progress: Progress) -> None:
     """Run the chunk tasks on up to two threads (the machines we target have two cores)."""
     workers = min(2, os.cpu_count() or 1, len(tasks))
     if workers <= 1:
         for task in tasks:
             task()
+            progress.advance()
         return
     with ThreadPoolExecutor(workers) as pool:
-        for future in [pool.submit(task) for task in tasks]:
+        for future in as_completed([pool.submit(task) for task in tasks]):
             future.result()
+            progress.advance()
 
 
 def _origin(surfaces) -> np.ndarray:
@@ -247,27 +250,32 @@ def _origin(surfaces) -> np.ndarray:
     return np.vstack([s.rr for s in surfaces]).mean(axis=0)
 
 
-def _assemble(surfaces, sizes, pairs_per_row, fill, finish) -> np.ndarray:
+def _assemble(surfaces, sizes, pairs_per_row, fill, finish, progress: Progress) -> np.ndarray:
     """Fill an (N, N) matrix block by block, each block in chunks of rows on the thread pool.
 
     ``sizes[p]`` rows/columns belong to surface p; ``fill(block, rows, p, q)``
     writes rows of block (p, q); ``pairs_per_row[q]`` sizes the chunks;
-    ``finish(block, p, q)`` runs on each completed block.
+    ``finish(block, p, q)`` runs on each completed block. ``progress``
+    counts finished chunks over all blocks.
     """
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     coeff = np.empty((offsets[-1], offsets[-1]))
-    for p, surf_p in enumerate(surfaces):
-        for q, surf_q in enumerate(surfaces):
-            logger.info("        %s (%d) -> %s (%d) ...", surface_label(surf_p), sizes[p],
-                        surface_label(surf_q), sizes[q])
+    pairs = [(p, q) for p in range(len(surfaces)) for q in range(len(surfaces))]
+    chunks = {(p, q): _chunks(sizes[p], pairs_per_row[q]) for p, q in pairs}
+    progress.start("BEM coefficients", sum(len(c) for c in chunks.values()))
+    try:
+        for p, q in pairs:
+            logger.debug("        %s (%d) -> %s (%d) ...", surface_label(surfaces[p]),
+                         sizes[p], surface_label(surfaces[q]), sizes[q])
             block = coeff[offsets[p]:offsets[p + 1], offsets[q]:offsets[q + 1]]
-            _run([partial(fill, block, rows, p, q)
-                  for rows in _chunks(sizes[p], pairs_per_row[q])])
+            _run([partial(fill, block, rows, p, q) for rows in chunks[p, q]], progress)
             finish(block, p, q)
+    finally:
+        progress.finish()
     return coeff
 
 
-def linear_coefficients(surfaces) -> np.ndarray:
+def linear_coefficients(surfaces, progress: Progress = SILENT) -> np.ndarray:
     """Linear-collocation coefficient matrix C, shape (N, N), N = total vertices.
 
     Block (p, q) holds, for every vertex x of surface p, minus the linear
@@ -288,7 +296,7 @@ def linear_coefficients(surfaces) -> np.ndarray:
             _correct_auto_elements(block, surfaces[p].tris)
 
     return _assemble(surfaces, [len(s.rr) for s in surfaces], [3 * ts.ntri for ts in sets],
-                     fill, finish)
+                     fill, finish, progress)
 
 
 def _correct_auto_elements(block: np.ndarray, tris: np.ndarray) -> None:
@@ -306,7 +314,7 @@ def _correct_auto_elements(block: np.ndarray, tris: np.ndarray) -> None:
     block[shares.row, shares.col] += share[shares.row] * shares.data
 
 
-def constant_coefficients(surfaces) -> np.ndarray:
+def constant_coefficients(surfaces, progress: Progress = SILENT) -> np.ndarray:
     """Constant-collocation coefficients, shape (T, T), T = total triangles (SPEC 8.6).
 
     Entry (i, j) is the solid angle of triangle j seen from the centroid of
@@ -330,7 +338,7 @@ def constant_coefficients(surfaces) -> np.ndarray:
     def finish(block, p, q):
         _check_solid_angle_sums(block, p, q, surfaces)
 
-    return _assemble(surfaces, sizes, sizes, fill, finish)
+    return _assemble(surfaces, sizes, sizes, fill, finish, progress)
 
 
 def _check_solid_angle_sums(block, p, q, surfaces) -> None:

@@ -17,6 +17,7 @@ from scipy.linalg import lapack
 from ..errors import GeometryError, InputError
 from ..fiff.constants import BemApprox, BemSurfId, Frame
 from ..objects import BemSolution, BemSurface
+from ..progress import SILENT, Progress
 from .collocation import constant_coefficients, linear_coefficients
 from .model import surface_label
 
@@ -75,7 +76,7 @@ def conductivity_factors(sigmas) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def make_bem_solution(surfaces: list[BemSurface], method: str = "linear",
-                      source: str = "BEM model") -> BemSolution:
+                      source: str = "BEM model", progress: Progress = SILENT) -> BemSolution:
     """Compute the BEM solution of a 1- or 3-layer model.
 
     Parameters
@@ -87,6 +88,9 @@ def make_bem_solution(surfaces: list[BemSurface], method: str = "linear",
         collocation (unknowns at triangle centroids, SPEC 8.6).
     source : str
         Name used in error messages (the input file).
+    progress : Progress
+        Told about the coefficient stage (the inversions are single LAPACK
+        calls and are not subdivided).
 
     Returns
     -------
@@ -108,7 +112,7 @@ def make_bem_solution(surfaces: list[BemSurface], method: str = "linear",
 
     logger.info("Computing the %s collocation solution...", method)
     logger.info("    Matrix coefficients...")
-    matrix = coefficients(model)
+    matrix = coefficients(model, progress)
     inner = slice(sum(sizes[:-1]), sum(sizes))
     # The homogeneous inner-skull problem of the isolated-skull approach has
     # exactly the inner skull's own coefficient block.

@@ -2,15 +2,20 @@
 
 import logging
 import os
-import sys
 
 import click
+import numpy as np
 
 from ..errors import InputError
+from ..progress import SILENT
 from .options import MM, MM_TRIPLE, common_options, tool_command
+from .progress import TerminalProgress
 from .runner import command_line
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_ORIGIN_M = np.array([0.0, 0.0, 0.04])   # --origin 0:0:40 (mm)
+DEFAULT_EEG_RADIUS_M = 0.09                       # --eegrad 90 (mm)
 
 
 def _remember_order(ctx, param, value):
@@ -72,16 +77,6 @@ def main(src_file, meas_file, fwd_file, mri_file, trans_file, notrans, bem, orig
     --label restricts the sources to FreeSurfer labels. CTF/4D software
     compensation in effect in --meas is applied to the MEG forward solution.
     """
-    from ..fiff.constants import ChannelKind
-    from ..forward.compute import ForwardInputs, SphereModel, compute_forward
-    from ..forward.labels import restrict_to_labels
-    from ..forward.source_selection import activate_all, write_omitted
-    from ..io.coil_def import find_coil_def_file, read_coil_defs
-    from ..io.forward import write_forward
-    from ..io.label import read_label
-    from ..io.meas import read_meas_info
-    from ..io.source_space import read_source_spaces
-
     ctx = click.get_current_context()
     required = (
         (src_file, "Source space name is missing. Use the --src option to specify it."),
@@ -93,8 +88,36 @@ def main(src_file, meas_file, fwd_file, mri_file, trans_file, notrans, bem, orig
         if not value:
             raise click.UsageError(message)
     mri_head_t, trans_name = _head_mri_transform(ctx, mri_file, trans_file)
-    meg = meg or megonly
-    eeg = eeg or eegonly
+    run_forward(src_file=src_file, meas_file=meas_file, fwd_file=fwd_file,
+                mri_head_t=mri_head_t, trans_name=trans_name, bem=bem, meg=meg or megonly,
+                eeg=eeg or eegonly, accurate=accurate, fixed=fixed, all_=all_, labels=labels,
+                mindist=mindist, mindistout=mindistout, includeall=includeall,
+                mricoord=mricoord, grad=grad, origin=origin, eegmodels=eegmodels,
+                eegmodel=eegmodel, eegrad=eegrad, eegscalp=eegscalp,
+                command=command_line(ctx))
+
+
+def run_forward(*, src_file, meas_file, fwd_file, mri_head_t, trans_name, bem=None,
+                meg=False, eeg=False, accurate=False, fixed=False, all_=False, labels=(),
+                mindist=0.0, mindistout=None, includeall=False, mricoord=False, grad=False,
+                origin=DEFAULT_ORIGIN_M, eegmodels=None, eegmodel="Default",
+                eegrad=DEFAULT_EEG_RADIUS_M, eegscalp=False, command=None) -> None:
+    """Compute a forward solution and write it; the body of forward_solution.
+
+    Lengths (``mindist``, ``origin``, ``eegrad``) are in metres; ``mri_head_t``
+    is the MRI -> head transform (``trans_name`` the file it came from, or
+    None). With neither ``meg`` nor ``eeg``, every modality of the
+    measurement is computed. mne_do_forward_solution calls this too.
+    """
+    from ..fiff.constants import ChannelKind
+    from ..forward.compute import ForwardInputs, SphereModel, compute_forward
+    from ..forward.labels import restrict_to_labels
+    from ..forward.source_selection import activate_all, write_omitted
+    from ..io.coil_def import find_coil_def_file, read_coil_defs
+    from ..io.forward import write_forward
+    from ..io.label import read_label
+    from ..io.meas import read_meas_info
+    from ..io.source_space import read_source_spaces
 
     spaces = read_source_spaces(src_file)
     if all_:
@@ -112,27 +135,25 @@ def main(src_file, meas_file, fwd_file, mri_file, trans_file, notrans, bem, orig
         if not meg and not eeg:
             raise InputError(f"{meas_file} has neither MEG nor EEG channels.")
     coil_defs = read_coil_defs(find_coil_def_file()) if meg else []
-    if bem:
-        conductor, bem_name = _load_bem(bem)
-    else:
-        frame = "MRI" if mricoord else "head"
-        logger.info("Sphere model: origin (%.1f, %.1f, %.1f) mm in %s coordinates",
-                    *(origin * 1000), frame)
-        fit = _eeg_sphere_fit(eegmodels, eegmodel) if eeg else None
-        conductor = SphereModel(origin, fit, eegrad, eegscalp)
-        bem_name = "the sphere model"
-    inputs = ForwardInputs(spaces, info, mri_head_t, coil_defs, conductor, meg=meg, eeg=eeg,
-                           accurate=accurate, mindist=mindist, include_all=includeall,
-                           mricoord=mricoord, fixed=fixed, grad=grad, src_file=src_file,
-                           meas_file=meas_file,
-                           bem_file=bem_name, mri_file=trans_name)
-    nsource = sum(s.nuse for s in spaces)
-    with _progress(nsource) as advance:
-        fwd, omitted = compute_forward(inputs, advance)
+    with TerminalProgress() as progress:
+        if bem:
+            conductor, bem_name = load_bem(bem, progress)
+        else:
+            frame = "MRI" if mricoord else "head"
+            logger.info("Sphere model: origin (%.1f, %.1f, %.1f) mm in %s coordinates",
+                        *(origin * 1000), frame)
+            fit = _eeg_sphere_fit(eegmodels, eegmodel) if eeg else None
+            conductor = SphereModel(origin, fit, eegrad, eegscalp)
+            bem_name = "the sphere model"
+        inputs = ForwardInputs(spaces, info, mri_head_t, coil_defs, conductor, meg=meg,
+                               eeg=eeg, accurate=accurate, mindist=mindist,
+                               include_all=includeall, mricoord=mricoord, fixed=fixed,
+                               grad=grad, src_file=src_file, meas_file=meas_file,
+                               bem_file=bem_name, mri_file=trans_name)
+        fwd, omitted = compute_forward(inputs, progress)
     if mindistout:
         write_omitted(mindistout, omitted)
-    write_forward(fwd_file, fwd, command_line(ctx))
-    logger.info("Wrote %s", fwd_file)
+    write_forward(fwd_file, fwd, command)
 
 
 def _head_mri_transform(ctx, mri_file, trans_file):
@@ -153,8 +174,12 @@ def _head_mri_transform(ctx, mri_file, trans_file):
                            "or --trans option to specify it.")
 
 
-def _load_bem(name: str):
-    """A BEM solution from a name, -bem.fif or -bem-sol.fif (SPEC 9.2 --bem)."""
+def load_bem(name: str, progress=None):
+    """A BEM solution from a name, -bem.fif or -bem-sol.fif (SPEC 9.2 --bem).
+
+    Returns the solution and the file it came from; the linear-collocation
+    solution is computed (reporting to ``progress``) when no file has one.
+    """
     from ..bem.solution import make_bem_solution
     from ..io.bem import read_bem_solution, read_bem_surfaces
     from .prepare_bem_model import default_solution_name
@@ -176,7 +201,8 @@ def _load_bem(name: str):
                          f"{bem_file} exists.")
     logger.info("No precomputed solution in %s; computing the linear-collocation solution",
                 source)
-    return make_bem_solution(surfaces, "linear", source=source), source
+    return make_bem_solution(surfaces, "linear", source=source,
+                             progress=progress or SILENT), source
 
 
 def _eeg_sphere_fit(models_file, model_name):
@@ -191,30 +217,3 @@ def _eeg_sphere_fit(models_file, model_name):
     models = read_eeg_models(path)
     model = select_eeg_model(models, model_name, path or "the built-in models")
     return fit_berg_scherg(model)
-
-
-class _progress:
-    """A progress bar over sources on stderr, when stderr is a terminal and not --quiet.
-
-    The bar appears with the first finished chunk, after the setup's log lines.
-    """
-
-    def __init__(self, total: int):
-        self._total = total
-        self._show = sys.stderr.isatty() and logging.getLogger("mne_cli").isEnabledFor(
-            logging.INFO)
-        self._bar = None
-
-    def __enter__(self):
-        return self._advance if self._show else None
-
-    def _advance(self, count: int) -> None:
-        if self._bar is None:
-            self._bar = click.progressbar(length=self._total, label="Sources", file=sys.stderr)
-            self._bar.__enter__()
-        self._bar.update(count)
-
-    def __exit__(self, *exc):
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
-        return False

@@ -2,32 +2,20 @@
 
 import logging
 import math
-import os
 from pathlib import Path
 
 import click
 
 from ..errors import InputError
+from ..subject import subject_name, subjects_dir
 from ..units import MM_PER_M
 from .options import MM, common_options, tool_command
+from .progress import TerminalProgress
 from .runner import command_line
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_SPACING_MM = 7
-
-
-def _subjects_dir(why: str) -> Path:
-    value = os.environ.get("SUBJECTS_DIR")
-    if not value:
-        raise InputError(f"SUBJECTS_DIR is not set; it is needed {why}")
-    return Path(value)
-
-
-def _subject(subject: str | None, why: str) -> str:
-    if not subject:
-        raise InputError(f"no subject given (--subject or $SUBJECT); it is needed {why}")
-    return subject
 
 
 def resolve_surfaces(items: str, subject: str | None) -> list[Path]:
@@ -41,7 +29,7 @@ def resolve_surfaces(items: str, subject: str | None) -> list[Path]:
             paths.append(path)
             continue
         why = f"to find the surface {item}"
-        candidate = _subjects_dir(why) / _subject(subject, why) / "surf" / item
+        candidate = subjects_dir(why) / subject_name(subject, why) / "surf" / item
         if not candidate.exists():
             raise InputError(f"{item}: no such surface (looked for {path} and {candidate})")
         paths.append(candidate)
@@ -50,7 +38,7 @@ def resolve_surfaces(items: str, subject: str | None) -> list[Path]:
     return paths
 
 
-def _selection(raw_args, spacing_m, ico, oct_):
+def spacing_selection(raw_args, spacing_m, ico, oct_):
     """(spacing in mesh edges, grade): the last of --spacing/--ico/--oct given wins."""
     last = None
     for arg in raw_args:
@@ -72,7 +60,8 @@ def _selection(raw_args, spacing_m, ico, oct_):
     return DEFAULT_SPACING_MM, None
 
 
-def _label(spacing, grade) -> str:
+def spacing_label(spacing, grade) -> str:
+    """The <spacing> part of source-space names: 7, ico-4, oct-6."""
     if grade is not None:
         return f"ico-{grade}" if grade > 0 else f"oct-{-grade}"
     return str(spacing)
@@ -110,36 +99,49 @@ def main(subject, surfaces, spacing, ico, oct_, all_, morph, src_file, cps, dist
                         --src sample-oct-6-src.fif
     """
     from ..io.source_space import write_source_spaces
+
+    ctx = click.get_current_context()
+    spacing_edges, grade = spacing_selection(ctx.meta["raw_args"], spacing, ico, oct_)
+    if grade == 0:
+        raise click.BadParameter("the grade must not be 0", param_hint="--ico")
+    paths = resolve_surfaces(surfaces, subject)
+    if src_file is None:
+        why = "for the default output name (or give --src)"
+        owner = morph or subject_name(subject, why)
+        src_file = (subjects_dir(why) / owner / "bem"
+                    / f"{owner}-{spacing_label(spacing_edges, grade)}-src.fif")
+    spaces = build_source_spaces(paths, spacing_edges, grade, subject, morph, dist)
+    write_source_spaces(src_file, spaces, command_line(ctx))
+
+
+def build_source_spaces(paths, spacing_edges, grade, subject, morph, dist):
+    """One source space per surface, morphed if asked, with patch information.
+
+    ``spacing_edges``/``grade`` as returned by :func:`spacing_selection`;
+    ``dist`` is the distance limit in metres (None for no distances).
+    mne_setup_source_space calls this too.
+    """
     from ..source_space.surface import (
         add_patch_info,
         make_surface_source_space,
         morph_source_space,
     )
 
-    ctx = click.get_current_context()
-    spacing_edges, grade = _selection(ctx.meta["raw_args"], spacing, ico, oct_)
-    if grade == 0:
-        raise click.BadParameter("the grade must not be 0", param_hint="--ico")
-    paths = resolve_surfaces(surfaces, subject)
-    if src_file is None:
-        why = "for the default output name (or give --src)"
-        owner = morph or _subject(subject, why)
-        src_file = (_subjects_dir(why) / owner / "bem"
-                    / f"{owner}-{_label(spacing_edges, grade)}-src.fif")
     spaces = []
-    for path in paths:
-        hemi = path.name.split(".")[0]
-        space = make_surface_source_space(
-            path, spacing=spacing_edges, grade=grade,
-            sphere_path=path.parent / f"{hemi}.sphere", subject=subject)
-        if morph:
-            why = "for --morph"
-            root = _subjects_dir(why)
-            source_subject = _subject(subject, why)
-            space = morph_source_space(
-                space, root / source_subject / "surf" / f"{hemi}.sphere.reg",
-                root / morph / "surf" / f"{hemi}.sphere.reg",
-                root / morph / "surf" / path.name, morph)
-        add_patch_info(space, dist)
-        spaces.append(space)
-    write_source_spaces(src_file, spaces, command_line(ctx))
+    with TerminalProgress() as progress:
+        for path in paths:
+            hemi = path.name.split(".")[0]
+            space = make_surface_source_space(
+                path, spacing=spacing_edges, grade=grade,
+                sphere_path=path.parent / f"{hemi}.sphere", subject=subject)
+            if morph:
+                why = "for --morph"
+                root = subjects_dir(why)
+                source_subject = subject_name(subject, why)
+                space = morph_source_space(
+                    space, root / source_subject / "surf" / f"{hemi}.sphere.reg",
+                    root / morph / "surf" / f"{hemi}.sphere.reg",
+                    root / morph / "surf" / path.name, morph)
+            add_patch_info(space, dist, progress)
+            spaces.append(space)
+    return spaces

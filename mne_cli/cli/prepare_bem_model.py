@@ -6,6 +6,7 @@ import os
 import click
 
 from .options import common_options, tool_command
+from .progress import TerminalProgress
 from .runner import command_line
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,8 @@ def main(bem_file, sol_file, method):
     if os.path.abspath(sol_file) == os.path.abspath(bem_file):
         raise click.UsageError("--sol names the --bem input itself; choose another output file")
     surfaces = read_bem_surfaces(bem_file)
-    solution = make_bem_solution(surfaces, method, source=bem_file)
+    with TerminalProgress() as progress:
+        solution = make_bem_solution(surfaces, method, source=bem_file, progress=progress)
     if method == "constant":
         logger.warning("Constant-collocation solutions are read by MNE-C and mne_cli, "
                        "not by MNE-Python")

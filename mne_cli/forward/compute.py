@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +25,7 @@ from ..objects import (
     SourceSpace,
     Transform,
 )
+from ..progress import SILENT, Progress
 from . import bem_fields
 from .compensation import compensation_matrix, current_grade
 from .sensors import SensorSet, eeg_sensors, meg_sensors
@@ -91,14 +91,15 @@ Gains = dict[str, np.ndarray]
 
 
 def compute_forward(inputs: ForwardInputs,
-                    progress: Callable[[int], None] | None = None) -> tuple[Forward, np.ndarray]:
+                    progress: Progress = SILENT) -> tuple[Forward, np.ndarray]:
     """Compute the forward solution (and its position derivatives).
 
     Parameters
     ----------
     inputs : ForwardInputs
-    progress : callable or None
-        Called with the number of sources just finished (BEM source loop).
+    progress : Progress
+        Counts sources done: the gain, then each of the six displaced
+        evaluations of --grad.
 
     Returns
     -------
@@ -142,8 +143,14 @@ def compute_forward(inputs: ForwardInputs,
         evaluate = _bem_evaluator(inputs, sensors, mri_to_frame)
     else:
         evaluate = _sphere_evaluator(inputs.conductor, sensors, inputs.bem_file)
-    gains = _compensated(evaluate(rr, progress), compensator)
-    grads = _position_derivatives(evaluate, rr, compensator) if inputs.grad else {}
+    if inputs.grad:
+        logger.info("Position derivatives by central differences (step %.0e m)", GRAD_STEP)
+    progress.start("Sources", len(rr) * (7 if inputs.grad else 1))
+    try:
+        gains = _compensated(evaluate(rr, progress), compensator)
+        grads = _position_derivatives(evaluate, rr, compensator, progress) if inputs.grad else {}
+    finally:
+        progress.finish()
     if inputs.fixed:
         normals = mri_to_frame.rotate(np.concatenate([s.nn[s.vertno] for s in spaces]))
         gains = {name: _along_normals(g, normals, 1) for name, g in gains.items()}
@@ -220,20 +227,18 @@ def _compensated(gains: Gains, compensator) -> Gains:
     return {**gains, "meg": meg[:nmeg] - compensator @ meg[nmeg:]}
 
 
-def _position_derivatives(evaluate, rr: np.ndarray, compensator) -> Gains:
+def _position_derivatives(evaluate, rr: np.ndarray, compensator, progress: Progress) -> Gains:
     """d gain / d source position by central differences, (nchan, 9 nsrc).
 
     Column 9k + 3i + j is d(component i of source k)/d(coordinate j) in the
     computation frame (SPEC 9.10).
     """
-    logger.info("Computing the position derivatives (central differences, step %.0e m)",
-                GRAD_STEP)
     grads = {}
     for axis in range(3):
         step = np.zeros(3)
         step[axis] = GRAD_STEP
-        ahead = _compensated(evaluate(rr + step, None), compensator)
-        behind = _compensated(evaluate(rr - step, None), compensator)
+        ahead = _compensated(evaluate(rr + step, progress), compensator)
+        behind = _compensated(evaluate(rr - step, progress), compensator)
         for name in ahead:
             d = (ahead[name] - behind[name]) / (2 * GRAD_STEP)
             grad = grads.setdefault(name, np.empty((len(d), 9 * len(rr))))
@@ -275,13 +280,12 @@ def _bem_evaluator(inputs: ForwardInputs, sensors: dict[str, SensorSet],
     transfer = bem_fields.transfer_matrix(np.concatenate(coeffs), solution)
     nodes, _ = bem_fields.bem_nodes(solution)
 
-    def evaluate(rr: np.ndarray, progress: Callable[[int], None] | None) -> Gains:
+    def evaluate(rr: np.ndarray, progress: Progress) -> Gains:
         gain = np.empty((len(transfer), 3 * len(rr)))
         for columns, block in bem_fields.bem_gain(frame_to_mri.apply(rr), nodes, transfer,
                                                   frame_to_mri.matrix[:3, :3]):
             gain[:, columns] = block
-            if progress is not None:
-                progress(block.shape[1] // 3)
+            progress.advance(block.shape[1] // 3)
         gains, row = {}, 0
         for name, size in sizes.items():
             gains[name] = gain[row:row + size]
@@ -301,7 +305,7 @@ def _sphere_evaluator(sphere: SphereModel, sensors: dict[str, SensorSet], source
         raise InputError(f"No EEG sphere model is available for {source}.")
     warned = []
 
-    def evaluate(rr: np.ndarray, progress: Callable[[int], None] | None) -> Gains:
+    def evaluate(rr: np.ndarray, progress: Progress) -> Gains:
         gains = {}
         if "meg" in sensors:
             gains["meg"] = sphere_meg_gain(rr, sensors["meg"], sphere.origin)
@@ -318,8 +322,7 @@ def _sphere_evaluator(sphere: SphereModel, sensors: dict[str, SensorSet], source
                                                sphere.radius,
                                                scalp_project=sphere.scalp_project)
             gains["eeg"] = eeg.combiner() @ potentials
-        if progress is not None:
-            progress(len(rr))
+        progress.advance(len(rr))
         return gains
 
     return evaluate

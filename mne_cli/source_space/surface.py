@@ -24,6 +24,7 @@ from ..geometry.icosahedron import MAX_GRADE, icosahedron, octahedron
 from ..geometry.surface import edge_multiplicity, mean_unit_normals
 from ..io.surface import read_freesurfer_surface
 from ..objects import SourceSpace
+from ..progress import SILENT, Progress
 from . import hemisphere_of_points
 
 logger = logging.getLogger(__name__)
@@ -219,13 +220,15 @@ def make_surface_source_space(surface_path, *, spacing: int | None = None,
     return space
 
 
-def add_patch_info(space: SourceSpace, dist_limit: float | None = None) -> None:
+def add_patch_info(space: SourceSpace, dist_limit: float | None = None,
+                   progress: Progress = SILENT) -> None:
     """Nearest source along the surface for every vertex; optionally source distances.
 
     ``NEAREST``/``NEAREST_DIST`` come from one multi-source Dijkstra over the
     edge-length graph (SPEC 5.4.5). With ``dist_limit`` (m) the geodesic
     distances between sources are added up to that limit (the search stops
-    there, as in MNE-Python); the upper triangle is kept.
+    there, as in MNE-Python); the upper triangle is kept. ``progress`` counts
+    the sources whose distances are done.
     """
     graph = mesh_distance_graph(space.rr, space.tris)
     vertno = space.vertno
@@ -241,14 +244,19 @@ def add_patch_info(space: SourceSpace, dist_limit: float | None = None) -> None:
     rows, cols, values = [], [], []
     column_of = np.full(len(space.rr), -1)
     column_of[vertno] = np.arange(len(vertno))
-    for start in range(0, len(vertno), _DIJKSTRA_BATCH):
-        sources = vertno[start:start + _DIJKSTRA_BATCH]
-        reach = dijkstra(graph, indices=sources, limit=dist_limit)[:, vertno]
-        r, c = np.nonzero(np.isfinite(reach))
-        keep = vertno[c] > sources[r]
-        rows.append(sources[r[keep]])
-        cols.append(vertno[c[keep]])
-        values.append(reach[r[keep], c[keep]])
+    progress.start("Distances", len(vertno))
+    try:
+        for start in range(0, len(vertno), _DIJKSTRA_BATCH):
+            sources = vertno[start:start + _DIJKSTRA_BATCH]
+            reach = dijkstra(graph, indices=sources, limit=dist_limit)[:, vertno]
+            r, c = np.nonzero(np.isfinite(reach))
+            keep = vertno[c] > sources[r]
+            rows.append(sources[r[keep]])
+            cols.append(vertno[c[keep]])
+            values.append(reach[r[keep], c[keep]])
+            progress.advance(len(sources))
+    finally:
+        progress.finish()
     n = len(space.rr)
     space.dist = scipy.sparse.csr_matrix(
         (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))

@@ -1,0 +1,111 @@
+"""mne_setup_forward_model: the MNE-C convenience script for BEM models (SPEC 12).
+
+Reads the subject's ``bem/{inner_skull,outer_skull,outer_skin}.surf`` (or
+``.tri``), writes ``bem/<model>-bem.fif`` and, unless --nosol,
+``bem/<model>-bem-sol.fif``, through the same core as surf2bem and
+prepare_bem_model (no subprocess).
+"""
+
+import logging
+
+import click
+
+from ..errors import InputError
+from ..fiff.constants import BemSurfId
+from ..subject import first_existing, refuse_overwrite, subject_dir
+from .options import MM, common_options, tool_command
+from .progress import TerminalProgress
+from .runner import command_line
+
+logger = logging.getLogger(__name__)
+
+# (file name stem, surface id, conductivity option, shift option), outermost first.
+LAYERS = (("outer_skin", BemSurfId.HEAD, "scalpc", "scalpshift"),
+          ("outer_skull", BemSurfId.SKULL, "skullc", "outershift"),
+          ("inner_skull", BemSurfId.BRAIN, "brainc", "innershift"))
+
+
+@tool_command("mne_setup_forward_model")
+@click.option("--subject", envvar="SUBJECT", help="Subject name (default: $SUBJECT).")
+@click.option("--surf", is_flag=True,
+              help="Read FreeSurfer surfaces (bem/<name>.surf) instead of ASCII .tri files.")
+@click.option("--ico", type=int,
+              help="Downsample the (ico-6 watershed) surfaces to this icosahedron grade; "
+                   "4 gives 5120 triangles.")
+@click.option("--homog", is_flag=True,
+              help="Single-compartment model: the inner skull only (MEG only).")
+@click.option("--brainc", type=float, default=0.3, show_default=True,
+              help="Brain conductivity, S/m.")
+@click.option("--skullc", type=float, default=0.006, show_default=True,
+              help="Skull conductivity, S/m.")
+@click.option("--scalpc", type=float, default=0.3, show_default=True,
+              help="Scalp conductivity, S/m.")
+@click.option("--innershift", type=MM, default="0", show_default=True,
+              help="Move the inner skull outwards along its normals, mm.")
+@click.option("--outershift", type=MM, default="0", show_default=True,
+              help="Move the outer skull outwards along its normals, mm.")
+@click.option("--scalpshift", type=MM, default="0", show_default=True,
+              help="Move the scalp outwards along its normals, mm.")
+@click.option("--nosol", is_flag=True, help="Write the geometry only, not the BEM solution.")
+@click.option("--noswap", is_flag=True,
+              help="The .tri triangles are already counterclockwise (ignored with --surf).")
+@click.option("--meters", is_flag=True, help=".tri coordinates are in metres.")
+@click.option("--model", help="Model name: writes bem/<model>-bem.fif (default "
+                              "<subject>-<ntri>[-<ntri>-<ntri>]).")
+@click.option("--overwrite", is_flag=True, help="Replace existing model files.")
+@common_options
+def main(subject, surf, ico, homog, brainc, skullc, scalpc, innershift, outershift,
+         scalpshift, nosol, noswap, meters, model, overwrite):
+    """Set up the BEM model of a subject (MNE-C's convenience script).
+
+    Reads bem/inner_skull, bem/outer_skull and bem/outer_skin (.tri, or .surf
+    with --surf; a <subject>- prefix on the file names is also accepted),
+    checks them (complete, outward, nested, not intersecting), writes
+    bem/<model>-bem.fif and then computes the linear-collocation solution
+    bem/<model>-bem-sol.fif. The default model name counts the triangles:
+    <subject>-5120-5120-5120 (scalp, outer skull, inner skull), or
+    <subject>-5120 with --homog. Shifts are in mm, conductivities in S/m.
+
+    \b
+    Example:
+      export SUBJECTS_DIR=/data/subjects SUBJECT=sample
+      mne_setup_forward_model --homog --surf --ico 4   # bem/sample-5120-bem{,-sol}.fif
+    """
+    from ..bem.model import SurfaceSource, make_bem_surfaces
+    from ..bem.solution import make_bem_solution
+    from ..io.bem import write_bem_solution, write_bem_surfaces
+
+    ctx = click.get_current_context()
+    home = subject_dir(subject, "to find the BEM surfaces")
+    bem_dir = home / "bem"
+    values = {"scalpc": scalpc, "skullc": skullc, "brainc": brainc,
+              "scalpshift": scalpshift, "outershift": outershift, "innershift": innershift}
+    extension = ".surf" if surf else ".tri"
+    sources = []
+    for stem, surf_id, sigma, shift in LAYERS[2:] if homog else LAYERS:
+        path = first_existing([bem_dir / f"{stem}{extension}",
+                               bem_dir / f"{home.name}-{stem}{extension}"])
+        if path is None:
+            hint = "" if surf else " (FreeSurfer surfaces need --surf)"
+            raise InputError(f"{bem_dir / (stem + extension)}: no such surface{hint}")
+        sources.append(SurfaceSource(str(path), ascii=not surf, id=surf_id,
+                                     sigma=values[sigma], shift=values[shift],
+                                     swap=not surf and not noswap, meters=meters, ico=ico))
+    surfaces = make_bem_surfaces(sources, check=True)
+    if model is None:
+        counts = {s.id: len(s.tris) for s in surfaces}
+        model = "-".join([home.name] + [str(counts[surf_id])
+                                        for _, surf_id, _, _ in LAYERS if surf_id in counts])
+    bem_file = bem_dir / f"{model}-bem.fif"
+    sol_file = bem_dir / f"{model}-bem-sol.fif"
+    for path in (bem_file,) if nosol else (bem_file, sol_file):
+        refuse_overwrite(path, overwrite)
+    write_bem_surfaces(bem_file, surfaces)
+    logger.info("Wrote %s", bem_file)
+    if nosol:
+        return
+    with TerminalProgress() as progress:
+        solution = make_bem_solution(surfaces, "linear", source=str(bem_file),
+                                     progress=progress)
+    write_bem_solution(sol_file, solution, command_line(ctx))
+    logger.info("Wrote %s", sol_file)
