@@ -37,11 +37,16 @@ def read_freesurfer_surface(path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def write_freesurfer_surface(path, rr: np.ndarray, tris: np.ndarray) -> None:
-    """Write a FreeSurfer triangle file; ``rr`` in metres."""
+    """Write a FreeSurfer triangle file; ``rr`` in metres.
+
+    The header line is fixed (nibabel's default names the user and the date),
+    so the same surface always gives the same bytes.
+    """
     import nibabel.freesurfer
 
     nibabel.freesurfer.write_geometry(os.fspath(path), np.asarray(rr) * MM_PER_M,
-                                      np.asarray(tris, np.int32))
+                                      np.asarray(tris, np.int32),
+                                      create_stamp="created by mne_cli")
 
 
 def read_tri(path, meters: bool = False) -> tuple[np.ndarray, np.ndarray]:
