@@ -36,6 +36,7 @@ def main(surf, bem, origin, rad, grid, mindist, exclude, mri, pos, head, meters,
     space. With --pos the listed points form a discrete source space and the
     grid options are ignored.
     """
+    from ..errors import InputError
     from ..fiff.constants import Frame
     from ..io.source_space import write_source_spaces
     from ..source_space.volume import (
@@ -66,6 +67,11 @@ def main(surf, bem, origin, rad, grid, mindist, exclude, mri, pos, head, meters,
             header = read_mri_header(mri)
         space = make_volume_source_space(boundary, tris, grid, mindist, exclude,
                                          sphere=sphere, mri_header=header)
+        if space.nuse == 0:
+            bound = surf or bem or "the sphere (--origin, --rad)"
+            raise InputError(f"{bound}: no grid point lies inside the bounding surface and at "
+                             "least --mindist from it; check that the surface is in mm, wound "
+                             "outward and closed, and the --grid and --mindist values.")
     write_source_spaces(src_file, [space], command_line(ctx))
     logger.info("Wrote %s (%d points, %d in use)", src_file, len(space.rr), space.nuse)
 

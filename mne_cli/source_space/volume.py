@@ -38,6 +38,10 @@ _INDEX_STEPS = _CHECK_STEPS.copy()
 _INDEX_STEPS[17] = (1, -1, -1)
 
 # Trilinear corners in MNE's order (_grid_interp): offsets of the 8 grid points.
+#: Largest grid box handled: each point costs ~250 bytes (position, normal,
+#: 26 neighbours), so this is ~5 GB; a 1 mm grid over a head needs ~8e6.
+MAX_GRID_POINTS = 20_000_000
+
 _CORNERS = np.array([(0, 0, 0), (1, 0, 0), (1, 1, 0), (0, 1, 0),
                      (0, 0, 1), (1, 0, 1), (1, 1, 1), (0, 1, 1)])
 
@@ -88,6 +92,11 @@ def make_volume_source_space(boundary_rr, boundary_tris, grid: float, mindist: f
                 *(cm * MM_PER_M), rmax * MM_PER_M)
     minn, maxn = grid_index(lo, grid), grid_index(hi, grid)
     dims = maxn - minn + 1
+    if np.prod(dims.astype(np.float64)) > MAX_GRID_POINTS:
+        raise InputError(f"A {grid * MM_PER_M:g} mm grid over this volume has "
+                         f"{np.prod(dims.astype(np.float64)):.3g} points ({dims[0]} x {dims[1]} "
+                         f"x {dims[2]}), more than the {MAX_GRID_POINTS:,} handled; use a "
+                         "larger --grid.")
     ijk = grid_indices(minn, maxn)
     rr = ijk * grid
     npts = len(rr)
