@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import GeometryError, InputError
 from ..fiff.constants import BemSurfId, Frame
 from ..geometry.icosahedron import MAX_GRADE, grade_of_triangle_count, icosahedron
+from ..geometry.inside import inside_surface
 from ..geometry.solid_angle import solid_angle_sums
 from ..geometry.surface import (
     distance_to_surface,
@@ -245,6 +246,46 @@ def check_inside(inner: _Named, outer: _Named) -> None:
         "({:.1f}, {:.1f}, {:.1f}) mm".format(*(rr_in[worst] * MM_PER_M))
         + f"; try --shift -{shift:.1f} after the {inner.source.name} surface or "
           f"--shift {shift:.1f} after the {outer.source.name} surface")
+
+
+def check_solution_geometry(model: list[BemSurface], source: str) -> None:
+    """Refuse a BEM model whose solution would be meaningless (before computing it).
+
+    The checks of ``surf2bem --check`` (SPEC 7.4, 13) applied to the model
+    surfaces of a geometry file, outermost first: every surface at least
+    ``MIN_EXTENT`` across on each axis (not metres read as mm), complete and
+    outward wound (solid angle 4 pi from its centre), and each inside the one
+    before it. MNE-C's mne_prepare_bem_model solves such a model silently.
+
+    Raises
+    ------
+    GeometryError
+        Naming ``source`` (the input file) and the surface.
+    """
+    for surf in model:
+        label = surface_label(surf)
+        extent = np.ptp(surf.rr, axis=0)
+        if (extent < MIN_EXTENT).any():
+            raise GeometryError(
+                f"{source}: Dimensions of the surface {label} seem too small "
+                f"({extent.min() * MM_PER_M:.2f} mm across, at least "
+                f"{MIN_EXTENT * MM_PER_M:.0f} mm expected); maybe the unit of measure was "
+                "metres instead of mm when the model was made")
+        total = solid_angle_sums(surf.rr.mean(axis=0), surf.rr, surf.tris)[0] / (4 * np.pi)
+        if abs(total - 1) > SOLID_ANGLE_TOLERANCE:
+            hint = ("its triangles are wound inward" if abs(total + 1) <= SOLID_ANGLE_TOLERANCE
+                    else "it has a hole or is not closed")
+            raise GeometryError(
+                f"{source}: Surface {label} is not complete: the solid angles seen from its "
+                f"centre sum to {total:.5f} * 4 pi instead of 4 pi; {hint} (check the "
+                "surfaces with surf2bem --check)")
+    for outer, inner in itertools.pairwise(model):
+        outside = np.count_nonzero(~inside_surface(inner.rr, outer.rr, outer.tris))
+        if outside:
+            raise GeometryError(
+                f"{source}: Surface {surface_label(inner)} is not completely inside surface "
+                f"{surface_label(outer)} ({outside} of {len(inner.rr)} vertices lie outside); "
+                "check the surfaces with surf2bem --check")
 
 
 def _report_distance(outer: _Named, inner: _Named) -> None:

@@ -19,7 +19,7 @@ from ..fiff.constants import BemApprox, BemSurfId, Frame
 from ..objects import BemSolution, BemSurface
 from ..progress import SILENT, Progress
 from .collocation import constant_coefficients, linear_coefficients
-from .model import surface_label
+from .model import check_solution_geometry, surface_label
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ def make_bem_solution(surfaces: list[BemSurface], method: str = "linear",
         The model surfaces, unchanged, with ``solution`` (N, N).
     """
     model = select_model_surfaces(surfaces, source)
+    check_solution_geometry(model, source)
     if method == "linear":
         sizes, coefficients, approx = [len(s.rr) for s in model], linear_coefficients, \
             BemApprox.LINEAR

@@ -75,18 +75,23 @@ def decode(type_code: int, payload: bytes, where: str, copy: bool = True):
     hundreds of MB. Other types are decoded as usual.
     """
     try:
-        if type_code & Type.MATRIX_CODE_MASK:
-            return _decode_matrix(type_code, payload, where, copy)
-        decoder = _DECODERS.get(type_code)
-        if decoder is not None:
-            return decoder(payload, where)
-        if type_code in SCALAR_DTYPES:
-            return _decode_scalars(SCALAR_DTYPES[type_code], payload, where)
-        return bytes(payload)
+        with np.errstate(all="ignore"):  # damaged numbers must not warn on stderr
+            return _decode(type_code, payload, where, copy)
     except FifError:
         raise
     except (struct.error, ValueError, IndexError) as err:
         raise FifError(f"{where}: cannot decode data of type {type_code} ({err})") from None
+
+
+def _decode(type_code: int, payload: bytes, where: str, copy: bool):
+    if type_code & Type.MATRIX_CODE_MASK:
+        return _decode_matrix(type_code, payload, where, copy)
+    decoder = _DECODERS.get(type_code)
+    if decoder is not None:
+        return decoder(payload, where)
+    if type_code in SCALAR_DTYPES:
+        return _decode_scalars(SCALAR_DTYPES[type_code], payload, where)
+    return bytes(payload)
 
 
 def _decode_scalars(dtype: np.dtype, payload: bytes, where: str) -> np.ndarray:
@@ -95,7 +100,20 @@ def _decode_scalars(dtype: np.dtype, payload: bytes, where: str) -> np.ndarray:
             f"{where}: payload of {len(payload)} bytes is not a whole number of "
             f"{dtype.itemsize}-byte elements"
         )
-    return np.frombuffer(payload, dtype).astype(dtype.newbyteorder("="))
+    return _quiet_nans(np.frombuffer(payload, dtype).astype(dtype.newbyteorder("=")))
+
+
+def _quiet_nans(values: np.ndarray) -> np.ndarray:
+    """Make every NaN a quiet NaN, in place.
+
+    A damaged float can be a signalling NaN, which numpy reports with a
+    RuntimeWarning (on stderr) as soon as the readers convert it to float64.
+    """
+    if values.dtype.kind in "fc":
+        nans = np.isnan(values)
+        if nans.any():
+            values[nans] = np.nan
+    return values
 
 
 def _structs(fmt: struct.Struct, payload: bytes, where: str, name: str):
@@ -189,7 +207,7 @@ def _decode_matrix(type_code: int, payload: bytes, where: str, copy: bool = True
         if np.any(dims < 0) or dtype.itemsize * int(np.prod(dims)) != len(payload) - 4 * (ndim + 1):
             raise FifError(f"{where}: matrix dimensions {tuple(dims)} do not match the {len(payload)}-byte payload")
         values = np.frombuffer(payload, dtype, count=int(np.prod(dims))).reshape(dims)
-        return values.astype(dtype.newbyteorder("=")) if copy else values
+        return _quiet_nans(values.astype(dtype.newbyteorder("="))) if copy else values
     if code in (Type.MATRIX_SPARSE_CCS, Type.MATRIX_SPARSE_RCS):
         if element not in SPARSE_MATRIX_ELEMENTS:
             raise FifError(f"{where}: sparse matrix of element type {element} is not supported")
@@ -211,7 +229,7 @@ def _decode_sparse(code, dtype, payload, where):
             f"does not match the {len(payload)}-byte payload"
         )
     off = nnz * dtype.itemsize
-    data = np.frombuffer(payload, dtype, count=nnz).astype(dtype.newbyteorder("="))
+    data = _quiet_nans(np.frombuffer(payload, dtype, count=nnz).astype(dtype.newbyteorder("=")))
     indices = np.frombuffer(payload, ints, count=nnz, offset=off).astype(np.int32)
     indptr = np.frombuffer(payload, ints, count=nptr, offset=off + 4 * nnz).astype(np.int32)
     limit = ncol if rcs else nrow

@@ -23,6 +23,8 @@ from .constants import Block, Kind, Type
 
 #: Files at least this large (bytes) are memory-mapped instead of read.
 _MAP_ABOVE = 16 << 20
+#: Deepest block nesting accepted (MNE's files nest a handful of levels).
+_MAX_DEPTH = 100
 from .tag import HEADER, HEADER_SIZE, NEXT_NONE, NEXT_SEQUENTIAL, TagHeader, decode
 
 _MISSING = object()
@@ -91,7 +93,7 @@ class Node:
 
     def read_int(self, kind: int, default=_MISSING) -> int:
         value = self.read(kind, default)
-        return value if value is default else int(self._scalar(kind, value))
+        return value if value is default else int(self._scalar(kind, value, integer=True))
 
     def read_float(self, kind: int, default=_MISSING) -> float:
         value = self.read(kind, default)
@@ -103,10 +105,13 @@ class Node:
             raise FifError(f"{self.fif.name}: tag {kind} holds no string")
         return value
 
-    def _scalar(self, kind, value):
-        arr = np.asarray(value) if isinstance(value, np.ndarray) else None
-        if arr is None or arr.size < 1:
-            raise FifError(f"{self.fif.name}: tag {kind} in block {self.block} holds no number")
+    def _scalar(self, kind, value, integer: bool = False):
+        """The first number of an array tag; ``integer``: a finite one (for ``int()``)."""
+        arr = value if isinstance(value, np.ndarray) else None
+        if arr is None or arr.size < 1 or arr.dtype.kind not in "biuf" or (
+                integer and not np.isfinite(arr.ravel()[0])):
+            raise FifError(f"{self.fif.name}: tag {kind} in block {self.block} holds no "
+                           f"{'integer' if integer else 'number'}")
         return arr.ravel()[0]
 
 
@@ -120,10 +125,23 @@ class FifFile:
         self.root = _build_tree(self)
 
     def read_tag(self, tag: TagHeader, copy: bool = True):
-        """Decode the payload of ``tag`` (see :func:`decode` for ``copy``)."""
+        """Decode the payload of ``tag`` (see :func:`decode` for ``copy``).
+
+        A tag of a kind listed in ``_EXPECTED`` must decode to what that kind
+        holds (a damaged type code would hand the readers, say, a string where
+        they index an array, or NaN coordinates); else FifError.
+        """
         payload = memoryview(self.data)[tag.data_pos:tag.data_pos + tag.size]
-        return decode(tag.type, payload, f"{self.name}: tag {tag.kind} at offset {tag.pos}",
-                      copy)
+        where = f"{self.name}: tag {tag.kind} at offset {tag.pos}"
+        value = decode(tag.type, payload, where, copy)
+        expected = _EXPECTED.get(tag.kind)
+        if expected is not None:
+            accept, what = expected
+            items = value if isinstance(value, list) else [value]
+            if not items or not all(accept(v) for v in items):
+                raise FifError(f"{where} (data type {tag.type:#x}) does not hold {what}; "
+                               "the file is corrupt")
+        return value
 
     @property
     def file_id(self):
@@ -132,6 +150,44 @@ class FifFile:
     def read_all(self, kind: int) -> list:
         """Decoded values of every ``kind`` tag anywhere in the file, in file order."""
         return _flat([self.read_tag(t) for t in self.tags if t.kind == kind])
+
+
+def _integers(value) -> bool:
+    return isinstance(value, np.ndarray) and value.dtype.kind in "iu"
+
+
+def _reals(value) -> bool:
+    return isinstance(value, np.ndarray) and value.dtype.kind in "iuf"
+
+
+def _finite_reals(value) -> bool:
+    return _reals(value) and bool(np.isfinite(value).all())
+
+
+def _transform(value) -> bool:
+    return isinstance(value, objects.Transform) and bool(np.isfinite(value.matrix).all())
+
+
+#: Tag kinds whose readers rely on what they hold: kind -> (test, description).
+#: Geometry must be finite; sizes and the huge BEM solution are checked for
+#: their element type only.
+_EXPECTED = {
+    Kind.CH_INFO: (lambda v: isinstance(v, objects.Channel), "channel information"),
+    Kind.DIG_POINT: (lambda v: isinstance(v, objects.DigPoint), "a digitised point"),
+    Kind.COORD_TRANS: (_transform, "a finite coordinate transformation"),
+    **{kind: (_integers, "an array of integers") for kind in (
+        Kind.BEM_SURF_TRIANGLES, Kind.MNE_SOURCE_SPACE_SELECTION,
+        Kind.MNE_SOURCE_SPACE_NEAREST, Kind.MNE_SOURCE_SPACE_TRIANGLES,
+        Kind.MNE_SOURCE_SPACE_USE_TRIANGLES, Kind.MNE_SOURCE_SPACE_NNEIGHBORS,
+        Kind.MNE_SOURCE_SPACE_NEIGHBORS, Kind.MNE_SOURCE_SPACE_VOXEL_DIMS)},
+    **{kind: (_reals, "an array of real numbers") for kind in (
+        Kind.BEM_POT_SOLUTION, Kind.MNE_SOURCE_SPACE_NEAREST_DIST,
+        Kind.MNE_SOURCE_SPACE_DIST_LIMIT, Kind.MNE_FORWARD_SOLUTION,
+        Kind.MNE_FORWARD_SOLUTION_GRAD, Kind.MNE_CTF_COMP_DATA)},
+    **{kind: (_finite_reals, "an array of finite real numbers") for kind in (
+        Kind.BEM_SURF_NODES, Kind.BEM_SURF_NORMALS, Kind.MNE_SOURCE_SPACE_POINTS,
+        Kind.MNE_SOURCE_SPACE_NORMALS)},
+}
 
 
 def _flat(values: list) -> list:
@@ -215,6 +271,9 @@ def _build_tree(fif: FifFile) -> Node:
     stack = [root]
     for tag in fif.tags:
         if tag.kind == Kind.BLOCK_START:
+            if len(stack) > _MAX_DEPTH:  # the tree is walked recursively
+                raise FifError(f"{fif.name}: corrupt: blocks nested more than {_MAX_DEPTH} deep "
+                               f"at offset {tag.pos}")
             node = Node(_block_kind(fif, tag), fif)
             stack[-1].children.append(node)
             stack.append(node)
@@ -236,6 +295,6 @@ def _build_tree(fif: FifFile) -> Node:
 
 def _block_kind(fif: FifFile, tag: TagHeader) -> int:
     value = fif.read_tag(tag)
-    if not isinstance(value, np.ndarray) or value.size != 1:
+    if not _integers(value) or value.size != 1:
         raise FifError(f"{fif.name}: corrupt: block tag at offset {tag.pos} does not hold one integer")
     return int(value[0])

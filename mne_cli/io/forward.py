@@ -42,6 +42,7 @@ from .meas import (
     write_channels,
 )
 from .source_space import read_source_spaces_from, write_source_space_block
+from .transform import require_invertible
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +165,7 @@ def _outside_source_spaces(node: Node, block: int) -> Node | None:
 def _read_mri_head_t(name: str, node: Node) -> Transform:
     """The first COORD_TRANS of the parent-MRI block, as MRI -> head."""
     found = node.read_all(Kind.COORD_TRANS)
-    trans = found[0].towards(Frame.MRI, Frame.HEAD) if found else None
+    trans = require_invertible(found[0], name).towards(Frame.MRI, Frame.HEAD) if found else None
     if trans is not None:
         return trans
     raise FifError(f"{name}: MRI/head coordinate transformation not found in the parent MRI "
@@ -185,7 +186,7 @@ def _read_parent_meas(name: str, node: Node):
     dev_head_t = None
     for trans in node.read_all(Kind.COORD_TRANS):
         if (trans.from_frame, trans.to_frame) == (Frame.DEVICE, Frame.HEAD):
-            dev_head_t = trans
+            dev_head_t = require_invertible(trans, name)
             break
         logger.debug("%s: ignoring a %d -> %d transform in the parent measurement block",
                      name, trans.from_frame, trans.to_frame)

@@ -26,6 +26,7 @@ from ..fiff import Block, Frame, Kind, Type, fif_writer, open_fif
 from ..fiff.tree import FifFile, Node
 from ..fiff.write import FifWriter
 from ..objects import Channel, CompensationMatrix, DigPoint, FileId, MeasInfo, Transform
+from .transform import require_invertible
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +129,9 @@ def read_channels(name: str, block: Node) -> list[Channel]:
     infos = block.read_all(Kind.CH_INFO)
     if nchan is None or nchan <= 0 or not infos:
         raise FifError(f"{name}: Could not find the channel information.")
+    if nchan > len(infos):  # checked before allocating: a corrupt NCHAN can be 2**31 - 1
+        raise FifError(f"{name}: Some of the channel information was missing (NCHAN is "
+                       f"{nchan} but the file has {len(infos)} FIFF_CH_INFO entries).")
     channels: list[Channel | None] = [None] * nchan
     for ch in infos:
         if not isinstance(ch, Channel):
@@ -176,16 +180,17 @@ def _find_transform(fif: FifFile, block: Node, from_frame: int, to_frame: int) -
     the first matching one anywhere else in the file, in file order (e.g.
     inside ``FIFFB_HPI_RESULT``).
     """
-    own = _matching(block.read_all(Kind.COORD_TRANS), from_frame, to_frame)
+    own = _matching(fif.name, block.read_all(Kind.COORD_TRANS), from_frame, to_frame)
     if own:
         return own[-1]
-    found = _matching(fif.read_all(Kind.COORD_TRANS), from_frame, to_frame)
+    found = _matching(fif.name, fif.read_all(Kind.COORD_TRANS), from_frame, to_frame)
     return found[0] if found else None
 
 
-def _matching(candidates: list, from_frame: int, to_frame: int) -> list[Transform]:
-    oriented = (t.towards(from_frame, to_frame) for t in candidates if isinstance(t, Transform))
-    return [t for t in oriented if t is not None]
+def _matching(name: str, candidates: list, from_frame: int, to_frame: int) -> list[Transform]:
+    """The candidates between the two frames, oriented; FifError for a singular one."""
+    return [require_invertible(t, name).towards(from_frame, to_frame) for t in candidates
+            if isinstance(t, Transform) and {t.from_frame, t.to_frame} == {from_frame, to_frame}]
 
 
 def read_bads(block: Node, renames: dict[str, str] | None = None) -> list[str]:

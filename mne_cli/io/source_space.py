@@ -21,6 +21,7 @@ stored; the full matrix is ``dist + dist.T``.
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 import scipy.sparse
@@ -263,7 +264,10 @@ def _read_volume_mri(node: Node, npts: int, what: str) -> VolumeMri:
     if mri_ras_t is None:
         logger.info("%s: no MRI -> RAS transform in the MRI block; using identity", what)
         mri_ras_t = Transform.identity(Frame.MRI, Frame.SCANNER_RAS)
-    nvox = int(np.prod(sizes))
+    nvox = math.prod(sizes)
+    if min(sizes) <= 0 or nvox >= 1 << 31:  # sparse indices are int32 on disk
+        raise FifError(f"{what}: its MRI block has impossible dimensions "
+                       f"{' x '.join(map(str, sizes))}; the file is corrupt")
     interp = node.read(Kind.MNE_SOURCE_SPACE_INTERPOLATOR, None)
     if interp is None:
         interp = scipy.sparse.csr_matrix((nvox, npts), dtype=np.float32)

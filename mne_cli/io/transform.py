@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import FifError, InputError
 from ..fiff import Frame, Kind, fif_writer, open_fif
 from ..objects import Transform
 from ..units import MM_PER_M
@@ -23,7 +23,7 @@ from ..units import MM_PER_M
 logger = logging.getLogger(__name__)
 
 __all__ = ["read_trans", "read_head_mri_transform", "write_trans", "read_trans_text",
-           "read_talairach_xfm"]
+           "read_talairach_xfm", "require_invertible"]
 
 
 def read_trans(path) -> Transform:
@@ -43,9 +43,22 @@ def read_trans(path) -> Transform:
     """
     fif = open_fif(path)
     for trans in fif.read_all(Kind.COORD_TRANS):
-        if isinstance(trans, Transform) and trans.towards(Frame.HEAD, Frame.MRI) is not None:
-            return trans
+        if isinstance(trans, Transform) and {trans.from_frame, trans.to_frame} == {
+                Frame.HEAD, Frame.MRI}:
+            return require_invertible(trans, fif.name)
     raise InputError(f"No suitable coordinate transformation found in {fif.name}.")
+
+
+def require_invertible(trans: Transform, name: str) -> Transform:
+    """``trans`` itself; FifError naming ``name`` if its matrix cannot be inverted.
+
+    Every transform the tools read may be used in both directions; a damaged
+    rotation (a zero where a one belongs) must not reach ``np.linalg.inv``.
+    """
+    if not np.isfinite(trans.matrix).all() or np.linalg.cond(trans.matrix) > 1e12:
+        raise FifError(f"{name}: the {trans.from_frame} -> {trans.to_frame} coordinate "
+                       "transformation is singular; the file is corrupt")
+    return trans
 
 
 def read_head_mri_transform(path) -> Transform:
