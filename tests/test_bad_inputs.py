@@ -249,6 +249,12 @@ class Library:
                                  unit * [0.05, 0.1, 0.1], tris)
         (root / "nosphere" / "surf").mkdir(parents=True)
         write_freesurfer_surface(root / "nosphere" / "surf" / "lh.white", unit * 0.03, tris)
+        # subjects whose bem/inner_skull.surf is in metres, or wound inward
+        rr, tris = _sphere(3, 0.08)
+        for name, points, triangles in (("metresbem", rr / 1000, tris),
+                                        ("invbem", rr, tris[:, [0, 2, 1]])):
+            (root / name / "bem").mkdir(parents=True)
+            write_freesurfer_surface(root / name / "bem" / "inner_skull.surf", points, triangles)
         return root
 
     def make_subject_white(self):
@@ -363,6 +369,11 @@ class Library:
         _truncate(path, truncated)
         return truncated
 
+    def make_trans_text(self):
+        path = self.root / "identity.trans"
+        path.write_text("1 0 0 0\n0 1 0 0\n0 0 1 0\n0 0 0 1\n")
+        return path
+
     def make_trans_text_bad(self):
         path = self.root / "bad.trans"
         path.write_text("1 0 0 0\n0 1 0 0\n")
@@ -433,6 +444,7 @@ _SD = {"SUBJECTS_DIR": "{subjects}"}
 MSS, VSS, S2B, PBM, FWD, AVG, LCD = ("make_source_space", "volume_source_space", "surf2bem",
                                      "prepare_bem_model", "forward_solution",
                                      "average_forward_solutions", "list_coil_def")
+SSS, SFM, DFS = "mne_setup_source_space", "mne_setup_forward_model", "mne_do_forward_solution"
 _FWD_OK = ["--src", "{src}", "--meas", "{meas}", "--notrans", "--fwd", "{out}"]
 
 
@@ -667,6 +679,50 @@ ROWS = [
         says=("planar",)),
     Row(LCD, "output-dir-missing", ["--out", "{out_nodir}"], "{out_nodir}"),
     Row(LCD, "output-is-dir", ["--out", "{out_isdir}"], code=2, says=("--out",)),
+
+    # mne_setup_source_space
+    Row(SSS, "unknown-subject", ["--subject", "nobody", "--ico", "3", "--src", "{out}"],
+        "nobody", env=_SD),
+    Row(SSS, "subjects-dir-unset", ["--subject", "subj", "--ico", "3"], says=("SUBJECTS_DIR",)),
+    Row(SSS, "no-subject", ["--ico", "3"], says=("subject",), env=_SD),
+    Row(SSS, "ico-9", ["--subject", "subj", "--ico", "9"], says=("9",), env=_SD),
+    Row(SSS, "missing-surface", ["--subject", "subj", "--surface", "pial", "--src", "{out}"],
+        "lh.pial", env=_SD),
+    Row(SSS, "existing-output", ["--subject", "subj", "--ico", "2", "--src", "{out}"], "{out}",
+        says=("--overwrite",), env=_SD),
+
+    # mne_setup_forward_model
+    Row(SFM, "unknown-subject", ["--subject", "nobody", "--homog", "--surf"], "nobody",
+        env=_SD),
+    Row(SFM, "no-surfaces", ["--subject", "subj", "--homog", "--surf"], "inner_skull.surf",
+        env=_SD),
+    Row(SFM, "surface-in-metres", ["--subject", "metresbem", "--homog", "--surf"],
+        "inner_skull.surf", says=("metres",), env=_SD),
+    Row(SFM, "inverted-triangles", ["--subject", "invbem", "--homog", "--surf"],
+        "inner_skull.surf", env=_SD),
+    Row(SFM, "impossible-ico", ["--subject", "metresbem", "--homog", "--surf", "--ico", "7"],
+        "inner_skull.surf", env=_SD),
+    Row(SFM, "conductivity-not-a-number", ["--subject", "subj", "--brainc", "high"], code=2,
+        says=("high",), env=_SD),
+
+    # mne_do_forward_solution
+    Row(DFS, "missing-meas", ["--meas", "{missing}"], "{missing}"),
+    Row(DFS, "unknown-subject", ["--subject", "nobody", "--meas", "{meas}"], "nobody", env=_SD),
+    Row(DFS, "no-source-space", ["--subject", "subj", "--meas", "{meas}", "--spacing", "oct-6"],
+        "subj-oct-6-src.fif", env=_SD),
+    Row(DFS, "spacing-not-a-spacing", ["--subject", "subj", "--meas", "{meas}", "--spacing",
+                                       "fine"], code=2, says=("fine",), env=_SD),
+    Row(DFS, "megonly-and-eegonly", ["--meas", "{meas}", "--megonly", "--eegonly"], code=2,
+        says=("--megonly",)),
+    # (the search without --mri/--trans would find the library's other -trans.fif files)
+    Row(DFS, "missing-mri", ["--src", "{src}", "--bem", "{bem1}", "--meas", "{meas}", "--mri",
+                             "nothere-trans.fif", "--fwd", "{out}"], "nothere-trans.fif"),
+    Row(DFS, "random-bytes-meas", ["--src", "{src}", "--bem", "{bem1}", "--trans",
+                                   "{trans_text}", "--meas", "{random}", "--fwd", "{out}"],
+        "{random}"),
+    Row(DFS, "existing-output", ["--src", "{src}", "--bem", "{bem1}", "--trans", "{trans_text}",
+                                 "--meas", "{meas}", "--fwd", "{out}"], "{out}",
+        says=("--overwrite",)),
 ]
 
 
@@ -689,7 +745,7 @@ class _Values(dict):
 
 
 def _main(command: str):
-    return importlib.import_module(f"mne_cli.cli.{command}").main
+    return importlib.import_module(f"mne_cli.cli.{command.removeprefix('mne_')}").main
 
 
 def _error_lines(stderr: str, code: int) -> list[str]:
