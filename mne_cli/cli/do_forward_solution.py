@@ -17,7 +17,7 @@ import click
 from ..errors import InputError
 from ..subject import first_existing, newest, refuse_overwrite, subject_dir
 from .forward_solution import run_forward
-from .options import MM, common_options, tool_command
+from .options import MM, common_options, computation_options, tool_command
 from .prepare_bem_model import default_solution_name
 from .runner import command_line
 
@@ -155,12 +155,8 @@ def _strip_fif(name: str) -> str:
               help="Drop sources closer than this to the inner skull, mm.")
 @click.option("--megonly", is_flag=True, help="MEG only (no EEG).")
 @click.option("--eegonly", is_flag=True, help="EEG only (no MEG).")
-@click.option("--fixed", is_flag=True, help="Fixed orientation along the surface normals.")
-@click.option("--grad", is_flag=True, help="Also the derivatives w.r.t. source positions.")
-@click.option("--accurate", is_flag=True, help="Accurate coil integration.")
-@click.option("--all", "all_", is_flag=True, help="Use every source-space vertex.")
-@click.option("--mricoord", is_flag=True, help="Compute in MRI coordinates.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@computation_options
 @common_options
 def main(subject, meas_file, spacing, src_file, bem, mri_file, trans_file, fwd_file, destdir,
          mindist, megonly, eegonly, fixed, grad, accurate, all_, mricoord, overwrite):

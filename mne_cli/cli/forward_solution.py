@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..progress import SILENT
-from .options import MM, MM_TRIPLE, common_options, tool_command
+from .options import MM, MM_TRIPLE, common_options, computation_options, tool_command
 from .progress import TerminalProgress
 from .runner import command_line
 
@@ -45,19 +45,15 @@ def _remember_order(ctx, param, value):
 @click.option("--eegscalp", is_flag=True, help="Project electrodes onto the scalp sphere.")
 @click.option("--meg", is_flag=True, help="Compute the MEG forward solution.")
 @click.option("--eeg", is_flag=True, help="Compute the EEG forward solution.")
-@click.option("--accurate", is_flag=True, help="Use the accurate coil integration.")
-@click.option("--fixed", is_flag=True, help="Fixed orientation along the surface normals.")
-@click.option("--all", "all_", is_flag=True, help="Use every source-space vertex.")
 @click.option("--label", "labels", multiple=True, type=click.Path(dir_okay=False),
               help="Restrict to sources in this label (repeatable).")
 @click.option("--mindist", type=MM, default="0", show_default=True,
               help="Drop sources closer than this to the inner skull, mm (BEM only).")
 @click.option("--mindistout", type=click.Path(dir_okay=False), help="Write the dropped sources here.")
 @click.option("--includeall", is_flag=True, help="Skip the inner-skull filtering.")
-@click.option("--mricoord", is_flag=True, help="Compute in MRI coordinates.")
-@click.option("--grad", is_flag=True, help="Also output derivatives w.r.t. source positions.")
 @click.option("--megonly", is_flag=True, hidden=True, help="Alias of --meg (wrapper scripts).")
 @click.option("--eegonly", is_flag=True, hidden=True, help="Alias of --eeg (wrapper scripts).")
+@computation_options
 @common_options
 def main(src_file, meas_file, fwd_file, mri_file, trans_file, notrans, bem, origin, eegmodels,
          eegmodel, eegrad, eegscalp, meg, eeg, accurate, fixed, all_, labels, mindist,

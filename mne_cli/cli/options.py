@@ -1,6 +1,8 @@
 """Options and value types shared by several commands.
 
 * ``common_options``: ``--version``, ``--verbose``, ``--quiet`` (all commands)
+* ``computation_options``: ``--accurate``, ``--fixed``, ``--all``, ``--mricoord``,
+  ``--grad`` (forward_solution, mne_do_forward_solution)
 * ``Millimetres``: a length given in mm on the command line, handed to the
   command in metres (all lengths except ``--sigma``)
 * ``MillimetreTriple``: ``x:y:z`` in mm -> a length-3 array in metres
@@ -70,6 +72,18 @@ def common_options(func):
     func = click.version_option(
         __version__, "--version", package_name="mne-cli",
         message="%(prog)s version %(version)s (mne_cli)")(func)
+    return func
+
+
+def computation_options(func):
+    """The switches of the forward computation, shared with mne_do_forward_solution."""
+    for flag, name, text in reversed((
+            ("--accurate", "accurate", "Use the accurate coil integration."),
+            ("--fixed", "fixed", "Fixed orientation along the surface normals."),
+            ("--all", "all_", "Use every source-space vertex."),
+            ("--mricoord", "mricoord", "Compute in MRI coordinates."),
+            ("--grad", "grad", "Also output derivatives w.r.t. source positions."))):
+        func = click.option(flag, name, is_flag=True, help=text)(func)
     return func
 
 
