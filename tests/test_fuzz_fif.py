@@ -31,11 +31,11 @@ under ``ulimit -v`` so that a regression shows as a MemoryError, not a swap
 storm.
 
 Runs are deterministic (``derandomize=True``). The CI budget is
-``MNE_CLI_FUZZ_EXAMPLES`` examples per reader (default 60, about half a
-minute for the file). A longer local campaign::
+``MNE_CLI_FUZZ_EXAMPLES`` examples per reader (default 400: about 20 s for
+the file). A longer local campaign (about 15 minutes)::
 
-    MNE_CLI_FUZZ_EXAMPLES=5000 MNE_CLI_FUZZ_SEED=1 \\
-        python -m pytest tests/test_fuzz_fif.py -q -p no:cacheprovider
+    (ulimit -v 8000000; MNE_CLI_FUZZ_EXAMPLES=6000 MNE_CLI_FUZZ_SEED=1 \\
+        python -m pytest tests/test_fuzz_fif.py -q -p no:cacheprovider -k fuzzed)
 
 (``MNE_CLI_FUZZ_SEED`` switches derandomisation off and draws other
 examples from that seed.) Crashers found that way are kept below as
@@ -96,7 +96,7 @@ from mne_cli.objects import (
 
 from .conftest import TESTING
 
-EXAMPLES = int(os.environ.get("MNE_CLI_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("MNE_CLI_FUZZ_EXAMPLES", "400"))
 SEED = os.environ.get("MNE_CLI_FUZZ_SEED")
 HANG_SECONDS = 10  # a single read of a seed-sized file takes milliseconds
 
