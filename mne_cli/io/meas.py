@@ -32,10 +32,21 @@ logger = logging.getLogger(__name__)
 
 _NAME_LENGTH = 15  # characters of a channel name that fit in a ch_info struct
 
-__all__ = ["read_meas_info", "write_meas_info", "write_channels", "write_bads",
-           "write_comps", "write_dig", "split_name_list", "read_channels",
-           "read_long_names", "rename_channels", "read_bads", "read_fiducials",
-           "write_fiducials"]
+__all__ = [
+    "read_bads",
+    "read_channels",
+    "read_fiducials",
+    "read_long_names",
+    "read_meas_info",
+    "rename_channels",
+    "split_name_list",
+    "write_bads",
+    "write_channels",
+    "write_comps",
+    "write_dig",
+    "write_fiducials",
+    "write_meas_info",
+]
 
 
 # --- reading -----------------------------------------------------------------
@@ -294,31 +305,29 @@ def write_meas_info(path, info: MeasInfo) -> None:
     ``sfreq`` is left out when None; MNE-Python's ``read_info`` then refuses
     the file (MNE-C does not need it).
     """
-    with fif_writer(path) as w:
-        with w.block(Block.MEAS):
-            with w.block(Block.MEAS_INFO):
-                if info.meas_id is not None:
-                    w.write_id(Kind.PARENT_BLOCK_ID, info.meas_id)
-                write_dig(w, info.dig)
-                for trans in (info.dev_head_t, info.ctf_head_t):
-                    if trans is not None:
-                        w.write_transform(trans)
-                if info.description:
-                    w.write_string(Kind.COMMENT, info.description)
-                if info.meas_date is not None:
-                    w.write_int(Kind.MEAS_DATE, np.asarray(info.meas_date, np.int64))
-                w.write_int(Kind.NCHAN, len(info.channels))
-                if info.sfreq is None:
-                    logger.debug("%s: no sampling frequency to write", path)
-                else:
-                    w.write_float(Kind.SFREQ, info.sfreq)
-                if info.lowpass is not None:
-                    w.write_float(Kind.LOWPASS, info.lowpass)
-                if info.highpass is not None:
-                    w.write_float(Kind.HIGHPASS, info.highpass)
-                disk_names = write_channels(w, info.channels)
-                write_bads(w, info.bads, disk_names)
-                write_comps(w, info.comps)
+    with fif_writer(path) as w, w.block(Block.MEAS), w.block(Block.MEAS_INFO):
+        if info.meas_id is not None:
+            w.write_id(Kind.PARENT_BLOCK_ID, info.meas_id)
+        write_dig(w, info.dig)
+        for trans in (info.dev_head_t, info.ctf_head_t):
+            if trans is not None:
+                w.write_transform(trans)
+        if info.description:
+            w.write_string(Kind.COMMENT, info.description)
+        if info.meas_date is not None:
+            w.write_int(Kind.MEAS_DATE, np.asarray(info.meas_date, np.int64))
+        w.write_int(Kind.NCHAN, len(info.channels))
+        if info.sfreq is None:
+            logger.debug("%s: no sampling frequency to write", path)
+        else:
+            w.write_float(Kind.SFREQ, info.sfreq)
+        if info.lowpass is not None:
+            w.write_float(Kind.LOWPASS, info.lowpass)
+        if info.highpass is not None:
+            w.write_float(Kind.HIGHPASS, info.highpass)
+        disk_names = write_channels(w, info.channels)
+        write_bads(w, info.bads, disk_names)
+        write_comps(w, info.comps)
 
 
 def write_channels(writer: FifWriter, channels: list[Channel]) -> dict[str, str]:

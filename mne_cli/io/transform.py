@@ -22,8 +22,14 @@ from ..units import MM_PER_M
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["read_trans", "read_head_mri_transform", "write_trans", "read_trans_text",
-           "read_talairach_xfm", "require_invertible"]
+__all__ = [
+    "read_head_mri_transform",
+    "read_talairach_xfm",
+    "read_trans",
+    "read_trans_text",
+    "require_invertible",
+    "write_trans",
+]
 
 
 def read_trans(path) -> Transform:
