@@ -40,6 +40,11 @@ def subject_dir(subject: str | None, why: str) -> Path:
     return path
 
 
+def source_space_name(subject: str, spacing: str) -> str:
+    """MNE-C's source-space file name: ``<subject>-<spacing>-src.fif`` (spacing 7, ico-4, oct-6)."""
+    return f"{subject}-{spacing}-src.fif"
+
+
 def newest(paths: Iterable[Path]) -> Path | None:
     """The most recently modified of ``paths`` (None when there is none)."""
     existing = [p for p in paths if p.is_file()]

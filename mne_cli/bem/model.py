@@ -190,6 +190,8 @@ def check_model(named: list[_Named], more: bool = False) -> None:
         return
     for item in named:
         check_size(item)
+        logger.info("%s CM is %.2f %.2f %.2f mm", item.name,
+                    *(item.surface.rr.mean(axis=0) * MM_PER_M))
         check_complete(item)
     for outer, inner in itertools.pairwise(named):
         check_inside(inner, outer)
@@ -215,7 +217,6 @@ def check_complete(item: _Named) -> None:
     surf = item.surface
     centre = surf.rr.mean(axis=0)
     total = solid_angle_sums(centre, surf.rr, surf.tris)[0] / (4 * np.pi)
-    logger.info("%s CM is %.2f %.2f %.2f mm", item.name, *(centre * MM_PER_M))
     if abs(total - 1) <= SOLID_ANGLE_TOLERANCE:
         return
     at = "at ({:.1f}, {:.1f}, {:.1f}) mm".format(*(centre * MM_PER_M))
@@ -251,34 +252,25 @@ def check_inside(inner: _Named, outer: _Named) -> None:
 def check_solution_geometry(model: list[BemSurface], source: str) -> None:
     """Refuse a BEM model whose solution would be meaningless (before computing it).
 
-    The checks of ``surf2bem --check`` (SPEC 7.4, 13) applied to the model
-    surfaces of a geometry file, outermost first: every surface at least
-    ``MIN_EXTENT`` across on each axis (not metres read as mm), complete and
-    outward wound (solid angle 4 pi from its centre), and each inside the one
-    before it. MNE-C's mne_prepare_bem_model solves such a model silently.
+    The size and completeness checks of ``surf2bem --check`` (SPEC 7.4, 13),
+    applied to the model surfaces of a geometry file (outermost first), and
+    the nesting of each surface inside the one before it. MNE-C's
+    mne_prepare_bem_model solves such a model silently.
 
     Raises
     ------
     GeometryError
         Naming ``source`` (the input file) and the surface.
     """
-    for surf in model:
-        label = surface_label(surf)
-        extent = np.ptp(surf.rr, axis=0)
-        if (extent < MIN_EXTENT).any():
-            raise GeometryError(
-                f"{source}: Dimensions of the surface {label} seem too small "
-                f"({extent.min() * MM_PER_M:.2f} mm across, at least "
-                f"{MIN_EXTENT * MM_PER_M:.0f} mm expected); maybe the unit of measure was "
-                "metres instead of mm when the model was made")
-        total = solid_angle_sums(surf.rr.mean(axis=0), surf.rr, surf.tris)[0] / (4 * np.pi)
-        if abs(total - 1) > SOLID_ANGLE_TOLERANCE:
-            hint = ("its triangles are wound inward" if abs(total + 1) <= SOLID_ANGLE_TOLERANCE
-                    else "it has a hole or is not closed")
-            raise GeometryError(
-                f"{source}: Surface {label} is not complete: the solid angles seen from its "
-                f"centre sum to {total:.5f} * 4 pi instead of 4 pi; {hint} (check the "
-                "surfaces with surf2bem --check)")
+    try:
+        for surf in model:
+            item = _Named(surf, SurfaceSource(source))
+            check_size(item)
+            check_complete(item)
+    except GeometryError as err:
+        raise GeometryError(f"{source}: {err} (check the surfaces with surf2bem --check)") \
+            from None
+    # Nesting by the fast inside test; check_inside's --shift advice is for surf2bem.
     for outer, inner in itertools.pairwise(model):
         outside = np.count_nonzero(~inside_surface(inner.rr, outer.rr, outer.tris))
         if outside:

@@ -15,10 +15,16 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
-from ..subject import first_existing, newest, refuse_overwrite, subject_dir
+from ..subject import (
+    first_existing,
+    newest,
+    refuse_overwrite,
+    source_space_name,
+    subject_dir,
+)
 from .forward_solution import run_forward
 from .options import MM, common_options, computation_options, tool_command
-from .prepare_bem_model import default_solution_name
+from .prepare_bem_model import bem_file_names
 from .runner import command_line
 
 logger = logging.getLogger(__name__)
@@ -39,7 +45,7 @@ def find_source_space(src: str | None, spacing: str, subject: str | None) -> Pat
             raise click.BadParameter(f"{spacing!r} is not a spacing in mm, ico-<k> or oct-<k>",
                                      param_hint="--spacing")
         home = subject_dir(subject, "to find the source space")
-        name = f"{home.name}-{spacing}-src.fif"
+        name = source_space_name(home.name, spacing)
         candidates = [Path(name), home / "bem" / name]
     found = first_existing(candidates)
     if found is None:
@@ -55,9 +61,7 @@ def find_bem(bem: str | None, subject: str | None) -> str:
         if not Path(bem).is_absolute():
             places.append(subject_dir(subject, f"to find --bem {bem}") / "bem" / bem)
         for place in places:
-            solution = Path(default_solution_name(str(place)))
-            geometry = solution.with_name(solution.name.removesuffix("-sol.fif") + ".fif")
-            if first_existing([place, solution, geometry]):
+            if first_existing([place, *map(Path, bem_file_names(str(place)))]):
                 return str(place)
         raise InputError(f"BEM {bem} not found (looked for <name>, <name>-bem.fif and "
                          f"<name>-bem-sol.fif in {' and '.join(str(p.parent) for p in places)})")
@@ -75,11 +79,9 @@ def find_transform(mri: str | None, trans: str | None, meas: Path,
     """("fif" | "text", path) of the head<->MRI transform, by MNE-C's search order."""
     if mri is not None:
         candidates = [Path(mri), meas.parent / mri]
-        if not Path(mri).is_absolute():
-            try:
-                candidates.append(subject_dir(subject, "") / "mri" / "T1-neuromag" / "sets" / mri)
-            except InputError:
-                pass  # no subject: the two places above are all there is
+        sets = _neuromag_sets(subject)
+        if sets is not None and not Path(mri).is_absolute():
+            candidates.append(sets / mri)
         found = first_existing(candidates)
         if found is None:
             raise InputError(f"--mri {mri} not found (looked in {', '.join(map(str, candidates))})")
@@ -91,19 +93,24 @@ def find_transform(mri: str | None, trans: str | None, meas: Path,
         return ("fif" if path.name.endswith((".fif", ".fif.gz")) else "text"), path
     searched = [meas.with_name(_strip_fif(meas.name) + "-trans.fif")]
     found = first_existing(searched) or newest(meas.parent.glob("*-trans.fif"))
-    if found is None:
-        try:
-            sets = subject_dir(subject, "") / "mri" / "T1-neuromag" / "sets"
-            found = newest(sets.glob("COR-*"))
-            searched.append(sets / "COR-*")
-        except InputError:
-            pass
+    sets = _neuromag_sets(subject)
+    if found is None and sets is not None:
+        found = newest(sets.glob("COR-*"))
+        searched.append(sets / "COR-*")
     if found is None:
         raise InputError("no head<->MRI transform found (looked for "
                          f"{', '.join(map(str, searched))} and *-trans.fif next to {meas}); "
                          "give --mri or --trans")
     logger.info("Using the head<->MRI transform in %s", found)
     return "fif", found
+
+
+def _neuromag_sets(subject: str | None) -> Path | None:
+    """The subject's mri/T1-neuromag/sets (MRI description files), if the subject is known."""
+    try:
+        return subject_dir(subject, "") / "mri" / "T1-neuromag" / "sets"
+    except InputError:
+        return None  # no subject: the transform can only be next to the measurement
 
 
 def default_forward_name(meas: Path, meg: bool, eeg: bool, spacing: str) -> str:

@@ -4,18 +4,18 @@ import logging
 import os
 
 import click
-import numpy as np
 
 from ..errors import InputError
-from ..progress import SILENT
+from ..progress import SILENT, Progress
 from .options import MM, MM_TRIPLE, common_options, computation_options, tool_command
 from .progress import TerminalProgress
 from .runner import command_line
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_ORIGIN_M = np.array([0.0, 0.0, 0.04])   # --origin 0:0:40 (mm)
-DEFAULT_EEG_RADIUS_M = 0.09                       # --eegrad 90 (mm)
+ORIGIN_DEFAULT, EEG_RADIUS_DEFAULT = "0:0:40", "90"   # mm, as on the command line
+DEFAULT_ORIGIN_M = MM_TRIPLE.convert(ORIGIN_DEFAULT, None, None)
+DEFAULT_EEG_RADIUS_M = MM.convert(EEG_RADIUS_DEFAULT, None, None)
 
 
 def _remember_order(ctx, param, value):
@@ -37,11 +37,11 @@ def _remember_order(ctx, param, value):
 @click.option("--notrans", is_flag=True, callback=_remember_order,
               help="Head and MRI frames coincide.")
 @click.option("--bem", help="BEM model: name, name-bem.fif or name-bem-sol.fif.")
-@click.option("--origin", type=MM_TRIPLE, default="0:0:40", show_default=True,
+@click.option("--origin", type=MM_TRIPLE, default=ORIGIN_DEFAULT, show_default=True,
               help="Sphere-model origin x:y:z in mm.")
 @click.option("--eegmodels", type=click.Path(dir_okay=False), help="EEG sphere-model definitions file.")
 @click.option("--eegmodel", default="Default", show_default=True, help="EEG sphere model name.")
-@click.option("--eegrad", type=MM, default="90", show_default=True, help="EEG sphere-model scalp radius, mm.")
+@click.option("--eegrad", type=MM, default=EEG_RADIUS_DEFAULT, show_default=True, help="EEG sphere-model scalp radius, mm.")
 @click.option("--eegscalp", is_flag=True, help="Project electrodes onto the scalp sphere.")
 @click.option("--meg", is_flag=True, help="Compute the MEG forward solution.")
 @click.option("--eeg", is_flag=True, help="Compute the EEG forward solution.")
@@ -170,7 +170,7 @@ def _head_mri_transform(ctx, mri_file, trans_file):
                            "or --trans option to specify it.")
 
 
-def load_bem(name: str, progress=None):
+def load_bem(name: str, progress: Progress = SILENT):
     """A BEM solution from a name, -bem.fif or -bem-sol.fif (SPEC 9.2 --bem).
 
     Returns the solution and the file it came from; the linear-collocation
@@ -178,10 +178,9 @@ def load_bem(name: str, progress=None):
     """
     from ..bem.solution import make_bem_solution
     from ..io.bem import read_bem_solution, read_bem_surfaces
-    from .prepare_bem_model import default_solution_name
+    from .prepare_bem_model import bem_file_names
 
-    sol_file = default_solution_name(name)  # the name prepare_bem_model writes
-    bem_file = sol_file.removesuffix("-sol.fif") + ".fif"
+    bem_file, sol_file = bem_file_names(name)  # the names surf2bem/prepare_bem_model write
     if name.endswith((".fif", ".fif.gz")) and os.path.isfile(name) and name != bem_file:
         sol_file = name  # a solution file named otherwise
     if os.path.exists(sol_file):
@@ -197,8 +196,7 @@ def load_bem(name: str, progress=None):
                          f"{bem_file} exists.")
     logger.info("No precomputed solution in %s; computing the linear-collocation solution",
                 source)
-    return make_bem_solution(surfaces, "linear", source=source,
-                             progress=progress or SILENT), source
+    return make_bem_solution(surfaces, "linear", source=source, progress=progress), source
 
 
 def _eeg_sphere_fit(models_file, model_name):

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
-from ..subject import subject_name, subjects_dir
+from ..subject import source_space_name, subject_name, subjects_dir
 from ..units import MM_PER_M
 from .options import MM, common_options, tool_command
 from .progress import TerminalProgress
@@ -109,7 +109,7 @@ def main(subject, surfaces, spacing, ico, oct_, all_, morph, src_file, cps, dist
         why = "for the default output name (or give --src)"
         owner = morph or subject_name(subject, why)
         src_file = (subjects_dir(why) / owner / "bem"
-                    / f"{owner}-{spacing_label(spacing_edges, grade)}-src.fif")
+                    / source_space_name(owner, spacing_label(spacing_edges, grade)))
     spaces = build_source_spaces(paths, spacing_edges, grade, subject, morph, dist)
     write_source_spaces(src_file, spaces, command_line(ctx))
 

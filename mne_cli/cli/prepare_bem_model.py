@@ -20,6 +20,12 @@ def default_solution_name(bem_file: str) -> str:
     return stem + "-bem-sol.fif"
 
 
+def bem_file_names(name: str) -> tuple[str, str]:
+    """(``x-bem.fif``, ``x-bem-sol.fif``) for a BEM given as x, x-bem.fif or x-bem-sol.fif."""
+    solution = default_solution_name(name)
+    return solution.removesuffix("-sol.fif") + ".fif", solution
+
+
 @tool_command("prepare_bem_model")
 @click.option("--bem", "bem_file", type=click.Path(dir_okay=False), required=True,
               help="BEM geometry file (from surf2bem).")

@@ -7,6 +7,7 @@ prepare_bem_model (no subprocess).
 """
 
 import logging
+from pathlib import Path
 
 import click
 
@@ -14,6 +15,7 @@ from ..errors import InputError
 from ..fiff.constants import BemSurfId
 from ..subject import first_existing, refuse_overwrite, subject_dir
 from .options import MM, common_options, tool_command
+from .prepare_bem_model import bem_file_names
 from .progress import TerminalProgress
 from .runner import command_line
 
@@ -96,8 +98,7 @@ def main(subject, surf, ico, homog, brainc, skullc, scalpc, innershift, outershi
         counts = {s.id: len(s.tris) for s in surfaces}
         model = "-".join([home.name] + [str(counts[surf_id])
                                         for _, surf_id, _, _ in LAYERS if surf_id in counts])
-    bem_file = bem_dir / f"{model}-bem.fif"
-    sol_file = bem_dir / f"{model}-bem-sol.fif"
+    bem_file, sol_file = map(Path, bem_file_names(str(bem_dir / model)))
     for path in (bem_file,) if nosol else (bem_file, sol_file):
         refuse_overwrite(path, overwrite)
     write_bem_surfaces(bem_file, surfaces)

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
-from ..subject import refuse_overwrite, subject_dir
+from ..subject import refuse_overwrite, source_space_name, subject_dir
 from .make_source_space import build_source_spaces, spacing_label, spacing_selection
 from .options import MM, common_options, tool_command
 from .runner import command_line
@@ -68,7 +68,7 @@ def main(subject, spacing, ico, oct_, surface, morph, src_file, all_, cps, overw
     if src_file is None:
         owner_dir = subject_dir(morph, "for --morph") if morph else home
         src_file = (owner_dir / "bem"
-                    / f"{owner_dir.name}-{spacing_label(spacing_edges, grade)}-src.fif")
+                    / source_space_name(owner_dir.name, spacing_label(spacing_edges, grade)))
         src_file.parent.mkdir(exist_ok=True)
     refuse_overwrite(Path(src_file), overwrite)
     spaces = build_source_spaces(paths, spacing_edges, grade, home.name, morph, None)
