@@ -25,6 +25,8 @@ def _data_root() -> Path:
 DATA_ROOT = _data_root()
 TESTING = DATA_ROOT / "mne-testing"
 REFCASE = DATA_ROOT / "refcase"
+#: Failing inputs from real-world use, beside the data folder (shared/cases).
+CASES = DATA_ROOT.parent / "cases"
 
 
 def testing_file(relative: str) -> Path:
@@ -32,6 +34,15 @@ def testing_file(relative: str) -> Path:
     path = TESTING / relative
     if not path.exists():
         pytest.skip(f"reference file {relative} not found under {TESTING} "
+                    "(set MNE_CLI_TESTING_DATA to the shared data folder)")
+    return path
+
+
+def case_file(name: str) -> Path:
+    """Path of a file of ``shared/cases`` (see its README), or skip the test."""
+    path = CASES / name
+    if not path.exists():
+        pytest.skip(f"case file {name} not found under {CASES} "
                     "(set MNE_CLI_TESTING_DATA to the shared data folder)")
     return path
 
