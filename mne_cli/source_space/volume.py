@@ -69,7 +69,14 @@ def make_volume_source_space(boundary_rr, boundary_tris, grid: float, mindist: f
         Bound the grid by this sphere (m) instead of a surface, exactly as
         MNE-Python does (no tessellation: distances to the centre).
     mri_header : mne_cli.io.mri.MriHeader or None
-        Add the trilinear interpolator onto this MRI's voxels (step 9).
+        Add the trilinear interpolator onto this MRI's voxels (step 9), any
+        orientation, shape and voxel size. The parent-MRI record holds
+        voxel -> MRI = ``mri_header.vox_surf_t`` and MRI -> scanner RAS =
+        ``mri_header.surf_ras_t`` (their product is the header's vox2ras):
+        for a conformed (LIA) volume these are the vox2ras-tkr and c_ras
+        translation MNE-Python writes; for other voxel orders MNE-Python
+        1.13 writes the volume's own tkregister frame, rotated against the
+        grid's (see :mod:`mne_cli.io.mri`).
 
     Returns
     -------
@@ -136,11 +143,15 @@ def make_volume_source_space(boundary_rr, boundary_tris, grid: float, mindist: f
         coord_frame=Frame.MRI, neighbors=list(grid_neighbors(ijk - minn, dims, inuse)),
         voxel_dims=dims, src_mri_t=Transform(Frame.MRI_VOXEL, Frame.MRI, src_mri_t))
     if mri_header is not None:
+        # The grid is in the subject's surface RAS (the BEM's frame), so the
+        # volume is placed there (MriHeader.vox_surf_t), not in its own
+        # tkregister frame, which is rotated for volumes that are not LIA.
+        vox_mri_t = mri_header.vox_surf_t
         space.mri = VolumeMri(
-            mri_ras_t=mri_header.mri_ras_t, vox_mri_t=mri_header.vox_mri_t,
+            mri_ras_t=mri_header.surf_ras_t, vox_mri_t=vox_mri_t,
             width=mri_header.dims[0], height=mri_header.dims[1], depth=mri_header.dims[2],
-            interpolator=grid_interpolator(dims, space.src_mri_t, inuse,
-                                           mri_header.vox_mri_t, mri_header.dims),
+            interpolator=grid_interpolator(dims, space.src_mri_t, inuse, vox_mri_t,
+                                           mri_header.dims),
             file_name=mri_header.path)
     return space
 
