@@ -10,6 +10,7 @@ from mne_cli.cli.make_source_space import main
 from mne_cli.geometry.icosahedron import icosahedron
 from mne_cli.io.source_space import read_source_spaces
 from mne_cli.io.surface import write_freesurfer_surface
+from mne_cli.source_space.surface import NEAREST_TIE_TOLERANCE, template_sphere
 
 from .conftest import REFCASE
 
@@ -72,6 +73,79 @@ def _compare(ours_path, theirs, dist=False):
         == [len(s["vertno"]) for s in theirs]
 
 
+def _tied_vertices(sphere_path, template: np.ndarray) -> list[np.ndarray]:
+    """For each unit template vertex, the sphere vertices within the tie tolerance of the nearest.
+
+    Brute force over all vertices (no tree), on the sphere as MNE-Python reads it.
+    """
+    rr = mne.read_surface(str(sphere_path))[0]
+    rr = rr / np.linalg.norm(rr, axis=1, keepdims=True)
+    tied = []
+    for start in range(0, len(template), 128):
+        d = np.linalg.norm(template[start:start + 128, np.newaxis] - rr[np.newaxis], axis=2)
+        close = d <= d.min(axis=1, keepdims=True) + NEAREST_TIE_TOLERANCE
+        tied.extend(np.flatnonzero(row) for row in close)
+    return tied
+
+
+def _template_picks(use_tris: np.ndarray, template_tris: np.ndarray, n: int) -> np.ndarray:
+    """The surface vertex chosen for each template vertex, read back from USE_TRIANGLES."""
+    picks = np.full(n, -1)
+    picks[template_tris] = use_tris
+    assert (picks >= 0).all()
+    return picks
+
+
+def _tie_equivalent_reference(ours_path, theirs, sphere_dir, grade, dist_limit=None):
+    """MNE-Python's source spaces, put on our vertices where the two differ only by ties.
+
+    Where a template vertex has a unique nearest sphere vertex (no other one
+    within NEAREST_TIE_TOLERANCE), our pick must equal MNE-Python's. Where it
+    is tied, MNE-Python's pick must be one of the tied vertices (its tree
+    library decides which) and ours the lowest-numbered (the documented rule).
+    The picks are compared before any move for double occupation, which does
+    not happen on these spheres; a move at a tied vertex would fail here, not
+    pass unseen. Where the picks differ, the reference is MNE-Python's
+    selection replaced by ours, with MNE-Python's own patch information (and
+    distances) recomputed on it, so that _compare keeps its tolerances.
+
+    Returns the reference and the number of tied template vertices.
+    """
+    template_rr, template_tris = template_sphere(grade)
+    template = template_rr / np.linalg.norm(template_rr, axis=1, keepdims=True)
+    mne_template = (mne.surface._get_ico_surface(grade) if grade > 0
+                    else mne.surface._tessellate_sphere_surf(-grade))
+    np.testing.assert_array_equal(mne_template["tris"], template_tris)
+    mne_rr = mne_template["rr"] / np.linalg.norm(mne_template["rr"], axis=1, keepdims=True)
+    # Four-decimal tables: the two templates agree to 1e-4 of the radius.
+    np.testing.assert_allclose(mne_rr, template, rtol=0, atol=1e-4)
+    reference = theirs.copy()
+    n_tied, moved = 0, False
+    for mine, src in zip(read_source_spaces(ours_path), reference):
+        hemi = "lh" if src["id"] == 101 else "rh"
+        tied = _tied_vertices(sphere_dir / f"{hemi}.sphere", template)
+        ours = _template_picks(mine.use_tris, template_tris, len(template))
+        mnes = _template_picks(src["use_tris"], template_tris, len(template))
+        unique = np.array([len(t) == 1 for t in tied])
+        np.testing.assert_array_equal(ours[unique], mnes[unique])
+        for k in np.flatnonzero(~unique):
+            assert mnes[k] in tied[k], (k, mnes[k], tied[k])
+            assert ours[k] == tied[k].min(), (k, ours[k], tied[k])
+        n_tied += int((~unique).sum())
+        if not np.array_equal(ours, mnes):
+            moved = True
+            src["inuse"] = np.zeros_like(src["inuse"])
+            src["inuse"][ours] = 1
+            src["vertno"] = np.flatnonzero(src["inuse"])
+            src["nuse"] = len(src["vertno"])
+            src["use_tris"] = ours[template_tris].astype(src["use_tris"].dtype)
+    if moved:
+        mne.add_source_space_distances(reference, dist_limit=0, verbose=False)
+        if dist_limit:
+            mne.add_source_space_distances(reference, dist_limit=dist_limit, verbose=False)
+    return reference, n_tied
+
+
 @pytest.mark.parametrize("grade, spacing", [(4, "ico4"), (3, "ico3"), (-5, "oct5"), (-4, "oct4")])
 def test_sphere_picking_equals_mne_synthetic(runner, tmp_path, monkeypatch, subjects_dir,
                                              grade, spacing):
@@ -81,12 +155,23 @@ def test_sphere_picking_equals_mne_synthetic(runner, tmp_path, monkeypatch, subj
     assert result.exit_code == 0, result.output
     theirs = mne.setup_source_space("bumpy", spacing=spacing, subjects_dir=subjects_dir,
                                     add_dist="patch", verbose=False)
-    _compare(out, theirs)
+    reference, n_tied = _tie_equivalent_reference(out, theirs, subjects_dir / "bumpy" / "surf",
+                                                  grade)
+    assert n_tied == 0  # randomly rotated spheres: every nearest vertex is unique
+    _compare(out, reference)
 
 
-@pytest.mark.parametrize("grade, spacing", [(4, "ico4"), (3, "ico3"), (-5, "oct5"), (-6, "oct6")])
-def test_sphere_picking_equals_mne_refcase(runner, tmp_path, monkeypatch, grade, spacing):
-    """The refcase subject: real fsaverage5 cortex and spheres in sample's MRI space."""
+@pytest.mark.parametrize("grade, spacing, ties", [(4, "ico4", 0), (3, "ico3", 0),
+                                                  (-5, "oct5", 24), (-6, "oct6", 48)])
+def test_sphere_picking_equals_mne_refcase(runner, tmp_path, monkeypatch, grade, spacing, ties):
+    """The refcase subject: real fsaverage5 cortex and spheres in sample's MRI space.
+
+    Its spheres are MNE's four-decimal icosahedron, symmetric under sign
+    changes of the coordinates, so some octahedron vertices are exactly as
+    far from two sphere vertices (``ties`` over both hemispheres); MNE-Python
+    breaks those by its tree library (scikit-learn's BallTree or SciPy's
+    KDTree), mne_cli by the lowest vertex number.
+    """
     subjects_dir = REFCASE / "subjects"
     if not (subjects_dir / "sample" / "surf" / "lh.sphere").exists():
         pytest.skip(f"refcase subject not found under {subjects_dir}")
@@ -101,7 +186,10 @@ def test_sphere_picking_equals_mne_refcase(runner, tmp_path, monkeypatch, grade,
                                     add_dist="patch", verbose=False)
     if grade == 4:
         mne.add_source_space_distances(theirs, dist_limit=0.007, verbose=False)
-    _compare(out, theirs, dist=grade == 4)
+    reference, n_tied = _tie_equivalent_reference(
+        out, theirs, subjects_dir / "sample" / "surf", grade, 0.007 if grade == 4 else None)
+    assert n_tied == ties
+    _compare(out, reference, dist=grade == 4)
 
 
 def _scanline_mesh(grade: int, radius: float):
@@ -225,3 +313,78 @@ def test_bad_sphere(runner, tmp_path, monkeypatch, subjects_dir, grade, scale, m
     finally:
         sphere.write_bytes(saved)
     assert result.exit_code == 1 and message in result.output, result.output
+
+
+# -- --spacing the surface cannot honour ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def small_white(tmp_path_factory):
+    """A slice-ordered bumpy ico-3 surface: 642 vertices, 23 mesh edges across."""
+    rr, tris = _scanline_mesh(3, 0.06)
+    path = tmp_path_factory.mktemp("small") / "lh.white"
+    write_freesurfer_surface(path, rr, tris)
+    return path
+
+
+def test_spacing_beyond_the_surface_is_refused(runner, tmp_path, monkeypatch, subjects_dir):
+    """--spacing 100000 (MNE-C would choose nothing): one line naming file, spacing, count, limit."""
+    monkeypatch.setenv("SUBJECTS_DIR", str(subjects_dir))
+    out = tmp_path / "s-src.fif"
+    result = runner.invoke(main, ["--subject", "bumpy", "--spacing", "100000", "--src", str(out)])
+    assert result.exit_code == 1, result.output
+    white = subjects_dir / "bumpy" / "surf" / "lh.white"
+    expected = (f"{white}: --spacing 100000 mm is more than this surface is 96 mesh edges "
+                "across (the spacing counts edges, about 1 mm each on a FreeSurfer white "
+                "surface), so it cannot be honoured (it would leave 0 sources); give a spacing "
+                "in mm of at most 96, typically 5-10")
+    assert expected in result.output, result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_spacing_just_beyond_the_surface_is_refused(runner, tmp_path, small_white):
+    """One edge more than the surface is across is refused even though sources remain."""
+    result = runner.invoke(main, ["--surf", str(small_white), "--spacing", "24",
+                                  "--src", str(tmp_path / "s-src.fif")])
+    assert result.exit_code == 1, result.output
+    assert "--spacing 24 mm is more than this surface is 23 mesh edges across" in result.output
+    assert "(it would leave 1 source);" in result.output and "at most 23," in result.output
+    # The limit the message gives is not refused for the extent (here for the count).
+    result = runner.invoke(main, ["--surf", str(small_white), "--spacing", "23",
+                                  "--src", str(tmp_path / "s-src.fif")])
+    assert result.exit_code == 1 and "is more than this surface" not in result.output
+    assert "would leave 2 sources, fewer than the 10" in result.output, result.output
+
+
+def test_spacing_leaving_too_few_sources_is_refused(runner, tmp_path, small_white):
+    result = runner.invoke(main, ["--surf", str(small_white), "--spacing", "12",
+                                  "--src", str(tmp_path / "s-src.fif")])
+    assert result.exit_code == 1, result.output
+    assert (f"{small_white}: --spacing 12 mm would leave 7 sources, fewer than the 10 a source "
+            "space needs, on a surface 23 mesh edges across") in result.output, result.output
+    assert "give a smaller spacing in mm" in result.output
+    assert not (tmp_path / "s-src.fif").exists()
+
+
+def test_coarse_spacing_is_a_warning(runner, tmp_path, small_white):
+    """28 sources: written, with the count and the mean source distance on stderr."""
+    out = tmp_path / "s-src.fif"
+    result = runner.invoke(main, ["--surf", str(small_white), "--spacing", "5", "--src", str(out)])
+    assert result.exit_code == 0, result.output
+    (space,) = read_source_spaces(out)
+    assert space.nuse == 28
+    assert "--spacing 5 mm leaves only 28 sources" in result.output, result.output
+    assert "mm apart on average" in result.output
+
+
+def test_setup_source_space_refuses_spacing_beyond_the_surface(runner, tmp_path, monkeypatch,
+                                                               subjects_dir):
+    from mne_cli.cli.setup_source_space import main as setup
+
+    monkeypatch.setenv("SUBJECTS_DIR", str(subjects_dir))
+    out = tmp_path / "s-src.fif"
+    result = runner.invoke(setup, ["--subject", "bumpy", "--spacing", "100000", "--src", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "lh.white: --spacing 100000 mm is more than this surface is 96 mesh edges" \
+        in result.output, result.output
+    assert not out.exists()

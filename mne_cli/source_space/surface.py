@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 import scipy.sparse
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import dijkstra, shortest_path
 from scipy.spatial import cKDTree
 
 from ..errors import GeometryError, InputError
@@ -32,6 +32,24 @@ logger = logging.getLogger(__name__)
 # Sources per Dijkstra batch when computing distances: bounds the dense
 # (batch x vertices) result to ~20 MB for a 150k-vertex surface.
 _DIJKSTRA_BATCH = 16
+
+# Nearest-vertex ties, as a fraction of the coordinates' magnitude (2**-22,
+# about 2.4e-7, i.e. 24 nm on a FreeSurfer sphere of radius 100 mm).
+# FreeSurfer stores coordinates as float32: each one is rounded by at most
+# 2**-24 of itself, which moves a vertex by at most 2**-24 of its radius.
+# Two vertices equally distant from a target in the exact geometry can so
+# differ by about 2**-23 after storage, and by 2**-22 at the very most (the
+# change of direction from the centre bounded by twice the move): such a
+# difference says nothing about which is nearer. Genuine differences on the
+# refcase sphere (MNE's four-decimal icosahedron) start at 9.5e-7, four
+# times the tolerance.
+NEAREST_TIE_TOLERANCE = 2.0 ** -22
+
+# --spacing leaving fewer sources than this on a surface is refused: a
+# cortical source space of a handful of points is never what was meant.
+MIN_SPACING_SOURCES = 10
+# Fewer than this (oct-3 has 66, ico-2 162) is allowed but warned about.
+COARSE_SPACING_SOURCES = 100
 
 
 def read_cortex(path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -93,6 +111,53 @@ def decimate_by_spacing(neighbours: scipy.sparse.csr_matrix, spacing: int) -> np
     return (np.asarray(d) == 0).astype(np.int64)
 
 
+def mesh_extent_edges(neighbours: scipy.sparse.csr_matrix) -> int:
+    """How many mesh edges the surface is across: the longest shortest edge path.
+
+    A double sweep (farthest vertex from vertex 0, then farthest from that),
+    within vertex 0's connected part: a lower bound on the graph diameter
+    that is exact or nearly so on closed surfaces.
+    """
+    far = 0
+    for _ in range(2):
+        hops = shortest_path(neighbours, unweighted=True, indices=far)
+        hops[~np.isfinite(hops)] = -1
+        far = int(np.argmax(hops))
+    return int(hops[far])
+
+
+def _check_spacing(name: str, rr: np.ndarray, neighbours: scipy.sparse.csr_matrix,
+                   spacing: int, inuse: np.ndarray) -> None:
+    """Refuse a --spacing the surface cannot honour; warn about a merely coarse one.
+
+    Refused: a spacing larger than the surface is across, in mesh edges,
+    which is what MNE-C's rule counts (its distance estimate never gets that
+    far, so the choice no longer depends on the spacing, and above 10000, its
+    starting value, nothing is chosen at all); or one leaving fewer than
+    ``MIN_SPACING_SOURCES`` sources. Fewer than ``COARSE_SPACING_SOURCES``
+    is only warned about, with the count and the mean source distance.
+    """
+    nuse = int(inuse.sum())
+    extent = mesh_extent_edges(neighbours)
+    sources = f"{nuse} source{'' if nuse == 1 else 's'}"
+    across = (f"{extent} mesh edges across (the spacing counts edges, about 1 mm each on a "
+              "FreeSurfer white surface)")
+    if spacing > extent:
+        raise InputError(f"{name}: --spacing {spacing} mm is more than this surface is "
+                         f"{across}, so it cannot be honoured (it would leave {sources}); give "
+                         f"a spacing in mm of at most {extent}, typically 5-10")
+    if nuse < MIN_SPACING_SOURCES:
+        raise InputError(f"{name}: --spacing {spacing} mm would leave {sources}, fewer than "
+                         f"the {MIN_SPACING_SOURCES} a source space needs, on a surface "
+                         f"{across}; give a smaller spacing in mm, typically 5-10")
+    if nuse < COARSE_SPACING_SOURCES:
+        sources_rr = rr[inuse.astype(bool)]
+        apart = cKDTree(sources_rr).query(sources_rr, k=2)[0][:, 1].mean()
+        logger.warning("%s: --spacing %d mm leaves only %d sources, %.1f mm apart on average "
+                       "(nearest neighbour); a smaller spacing gives more", name, spacing,
+                       nuse, apart * 1000)
+
+
 def template_sphere(grade: int) -> tuple[np.ndarray, np.ndarray]:
     """Icosahedron (grade > 0) or octahedron (grade < 0) template, unit vertices.
 
@@ -114,6 +179,10 @@ def pick_by_sphere(sphere_rr: np.ndarray, neighbours: scipy.sparse.csr_matrix,
                    template_rr: np.ndarray, template_tris: np.ndarray, name: str):
     """Vertices nearest to the template's vertices on the unit sphere (SPEC 5.4.2).
 
+    Both the sphere and the template are scaled to unit length first. Ties:
+    among the sphere vertices whose distance from a template vertex is
+    within ``NEAREST_TIE_TOLERANCE`` (2**-22 of the unit radius) of the
+    smallest, the lowest-numbered is taken (see :func:`nearest_vertices`).
     A template vertex whose nearest surface vertex is already taken moves to
     the highest-numbered free 1-ring neighbour, as MNE does.
 
@@ -123,7 +192,7 @@ def pick_by_sphere(sphere_rr: np.ndarray, neighbours: scipy.sparse.csr_matrix,
     """
     directions = sphere_rr / np.linalg.norm(sphere_rr, axis=1, keepdims=True)
     template = template_rr / np.linalg.norm(template_rr, axis=1, keepdims=True)
-    _, nearest = cKDTree(directions).query(template)
+    nearest = nearest_vertices(directions, template, NEAREST_TIE_TOLERANCE)
     chosen, taken = _place_apart(
         nearest, neighbours, highest=True,
         failure=lambda k, vertex: (
@@ -132,6 +201,47 @@ def pick_by_sphere(sphere_rr: np.ndarray, neighbours: scipy.sparse.csr_matrix,
             "coarser --ico/--oct"))
     inuse = taken.astype(np.int64)
     return inuse, chosen[template_tris]
+
+
+def nearest_vertices(rr: np.ndarray, points: np.ndarray, tolerance: float) -> np.ndarray:
+    """Nearest vertex of ``rr`` (n, 3) to each of ``points`` (k, 3); ties go to the lowest number.
+
+    The rule: among the vertices whose Euclidean distance from a point is
+    within ``tolerance`` of the smallest such distance, take the
+    lowest-numbered one. The answer so depends only on the coordinates and
+    the vertex numbering, not on the tree library, BLAS or thread count,
+    which break exact ties in their own ways (MNE-Python picks by scikit-learn's
+    BallTree when it is installed, else by SciPy's KDTree, and the two
+    disagree). MNE-C's picking code (``mne_ico_downsample.c``) is not public;
+    a sequential scan with a strict comparison, as in MNE-Python's first
+    brute-force port, also keeps the lowest-numbered of exactly tied
+    vertices.
+
+    The tree only proposes candidates (everything within ``2 * tolerance`` of
+    its nearest); their distances are then recomputed here, each from its
+    own coordinates in a fixed order of operations, and the rule applied to
+    those.
+
+    Returns
+    -------
+    nearest : ndarray (k,) int
+    """
+    points = np.atleast_2d(points)
+    if len(rr) == 1:
+        return np.zeros(len(points), np.int64)
+    tree = cKDTree(rr)
+    dist, found = tree.query(points, k=2)
+    nearest = found[:, 0].astype(np.int64)
+    # Only where the runner-up is close can the rule change the tree's answer.
+    rows = np.flatnonzero(dist[:, 1] - dist[:, 0] <= 2 * tolerance)
+    if len(rows):
+        reach = dist[rows, 0] + 2 * tolerance
+        for row, candidates in zip(rows, tree.query_ball_point(points[rows], reach)):
+            candidates = np.asarray(candidates, np.int64)
+            diff = rr[candidates] - points[row]
+            d = np.sqrt(diff[:, 0] ** 2 + diff[:, 1] ** 2 + diff[:, 2] ** 2)
+            nearest[row] = candidates[d <= d.min() + tolerance].min()
+    return nearest
 
 
 def _place_apart(targets: np.ndarray, neighbours: scipy.sparse.csr_matrix, highest: bool,
@@ -173,7 +283,9 @@ def make_surface_source_space(surface_path, *, spacing: int | None = None,
     surface_path : path-like
         FreeSurfer surface (``lh.white`` ...), mm on disk.
     spacing : int or None
-        Graph-distance decimation in mesh edges (SPEC 5.4.1).
+        Graph-distance decimation in mesh edges (SPEC 5.4.1). A spacing
+        larger than the surface is across, or one leaving fewer than
+        ``MIN_SPACING_SOURCES`` sources, is an :class:`InputError`.
     grade : int or None
         Icosahedron grade (> 0) or minus the octahedron grade (< 0), picked
         through ``sphere_path`` (SPEC 5.4.2). Exactly one of ``spacing`` and
@@ -214,6 +326,8 @@ def make_surface_source_space(surface_path, *, spacing: int | None = None,
         inuse = np.ones(len(rr), np.int64)
     # Vertices without a normal cannot carry an oriented source.
     inuse[np.linalg.norm(nn, axis=1) == 0] = 0
+    if grade is None and spacing is not None:
+        _check_spacing(name, rr, neighbours, spacing, inuse)
     space = SourceSpace(SourceSpaceType.SURFACE, rr, nn, inuse, id=hemisphere_id(name, rr),
                         subject=subject, tris=tris, use_tris=use_tris)
     logger.info("%s: %d of %d vertices in use", name, space.nuse, len(rr))
@@ -267,9 +381,11 @@ def morph_source_space(space: SourceSpace, from_reg, to_reg, to_surface,
                        to_subject: str | None) -> SourceSpace:
     """Carry the in-use vertices to another subject through the registered spheres (SPEC 5.4.4).
 
-    Each source goes to the nearest vertex of the destination ``sphere.reg``;
-    a taken vertex moves to the lowest-numbered free 1-ring neighbour, as
-    MNE-Python's ``morph_source_spaces`` does.
+    Each source goes to the nearest vertex of the destination ``sphere.reg``
+    (ties within ``NEAREST_TIE_TOLERANCE`` of the sphere's radius go to the
+    lowest vertex number, see :func:`nearest_vertices`); a taken vertex moves
+    to the lowest-numbered free 1-ring neighbour, as MNE-Python's
+    ``morph_source_spaces`` does.
     """
     reg_fro, _ = read_freesurfer_surface(from_reg)
     reg_to, reg_to_tris = read_freesurfer_surface(to_reg)
@@ -282,7 +398,8 @@ def morph_source_space(space: SourceSpace, from_reg, to_reg, to_surface,
                          f"({len(reg_to)} here, {len(rr)} in {os.fspath(to_surface)})")
     neighbours = edge_multiplicity(reg_to_tris, len(reg_to))
     vertno = space.vertno
-    _, best = cKDTree(reg_to).query(reg_fro[vertno])
+    radius = np.linalg.norm(reg_to, axis=1).max()
+    best = nearest_vertices(reg_to, reg_fro[vertno], NEAREST_TIE_TOLERANCE * radius)
     placed, taken = _place_apart(
         best, neighbours, highest=False,
         failure=lambda k, vertex: (
