@@ -2,8 +2,8 @@
 
 Each surface is read, optionally decimated to an icosahedron grade and
 shifted along its normals; the surfaces are put in model order (scalp,
-outer skull, inner skull) and checked: topology always, completeness,
-nesting and size with --check.
+outer skull, inner skull) and checked: topology always, size,
+self-intersection, completeness and nesting with --check.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ..errors import GeometryError, InputError
 from ..fiff.constants import BemSurfId, Frame
 from ..geometry.icosahedron import MAX_GRADE, grade_of_triangle_count, icosahedron
 from ..geometry.inside import inside_surface
+from ..geometry.intersection import most_crossed_vertex, self_intersections
 from ..geometry.solid_angle import solid_angle_sums
 from ..geometry.surface import (
     distance_to_surface,
@@ -183,7 +184,8 @@ def check_topology(item: _Named, force: bool) -> None:
 
 
 def check_model(named: list[_Named], more: bool = False) -> None:
-    """--check: size, completeness and nesting; --checkmore adds distances (SPEC 7.4)."""
+    """--check: size, self-intersection, completeness and nesting; --checkmore adds
+    distances (SPEC 7.4)."""
     if len(named) not in (1, 3):
         logger.warning("Checks are made for 1- and 3-surface models only; %d surfaces given",
                        len(named))
@@ -192,6 +194,9 @@ def check_model(named: list[_Named], more: bool = False) -> None:
         check_size(item)
         logger.info("%s CM is %.2f %.2f %.2f mm", item.name,
                     *(item.surface.rr.mean(axis=0) * MM_PER_M))
+        # A crossing makes the solid-angle sum of check_complete meaningless
+        # (a spike through the centre gives 0), so it is reported first.
+        check_no_self_intersection(item)
         check_complete(item)
     for outer, inner in itertools.pairwise(named):
         check_inside(inner, outer)
@@ -229,6 +234,34 @@ def check_complete(item: _Named) -> None:
                         f"centre {at} sum to {total:.5f} * 4 pi instead of 4 pi; {hint}")
 
 
+def check_no_self_intersection(item: _Named) -> None:
+    """No two triangles of the surface may cross (MNE-C does not check this).
+
+    A vertex pushed through the far side of a surface leaves it complete
+    (the solid angles still sum to 4 pi) but makes its BEM solution
+    meaningless. The vertex reported is the one in most crossing triangles
+    (0-based, as in the file).
+    """
+    refuse_self_intersection(item.surface.rr, item.surface.tris, f"Surface {item.name}")
+
+
+def refuse_self_intersection(rr: np.ndarray, tris: np.ndarray, what: str) -> None:
+    """Raise GeometryError, naming ``what`` and a vertex, if triangles cross.
+
+    ``rr`` in metres (the message gives mm). volume_source_space uses it
+    for its bounding surface too.
+    """
+    pairs = self_intersections(rr, tris)
+    if len(pairs) == 0:
+        return
+    vertex = most_crossed_vertex(tris, pairs)
+    at = "({:.1f}, {:.1f}, {:.1f}) mm".format(*(rr[vertex] * MM_PER_M))
+    raise GeometryError(
+        f"{what} intersects itself: {len(pairs)} "
+        f"pair{'s' if len(pairs) > 1 else ''} of its triangles cross, and vertex {vertex}, "
+        f"at {at}, belongs to the most crossing triangles; correct the mesh around it")
+
+
 def check_inside(inner: _Named, outer: _Named) -> None:
     """Every vertex of ``inner`` must be inside ``outer`` (solid-angle inside test)."""
     logger.info("Checking that surface %s is inside surface %s ...", inner.name, outer.name)
@@ -252,10 +285,10 @@ def check_inside(inner: _Named, outer: _Named) -> None:
 def check_solution_geometry(model: list[BemSurface], source: str) -> None:
     """Refuse a BEM model whose solution would be meaningless (before computing it).
 
-    The size and completeness checks of ``surf2bem --check`` (SPEC 7.4, 13),
-    applied to the model surfaces of a geometry file (outermost first), and
-    the nesting of each surface inside the one before it. MNE-C's
-    mne_prepare_bem_model solves such a model silently.
+    The size, self-intersection and completeness checks of ``surf2bem
+    --check`` (SPEC 7.4, 13), applied to the model surfaces of a geometry
+    file (outermost first), and the nesting of each surface inside the one
+    before it. MNE-C's mne_prepare_bem_model solves such a model silently.
 
     Raises
     ------
@@ -266,6 +299,7 @@ def check_solution_geometry(model: list[BemSurface], source: str) -> None:
         for surf in model:
             item = _Named(surf, SurfaceSource(source))
             check_size(item)
+            check_no_self_intersection(item)
             check_complete(item)
     except GeometryError as err:
         raise GeometryError(f"{source}: {err} (check the surfaces with surf2bem --check)") \

@@ -10,7 +10,7 @@ import logging
 import click
 
 from ..units import MM_PER_M
-from .options import common_options, tool_command
+from .options import MM_SMALL, common_options, tool_command
 
 SURFACE_STARTS = {"--surf": False, "--tri": True}   # option -> ASCII?
 PER_SURFACE_VALUES = {"--id", "--sigma", "--shift", "--ico"}
@@ -65,7 +65,7 @@ def surface_sources(raw_args: list[str]):
 @click.option("--id", "ids", multiple=True, type=int,
               help="Surface id: 1 inner skull, 3 outer skull, 4 scalp.")
 @click.option("--sigma", multiple=True, type=float, help="Conductivity inside the surface, S/m.")
-@click.option("--shift", multiple=True, type=float,
+@click.option("--shift", multiple=True, type=MM_SMALL,
               help="Move vertices outward along their normals by this many mm.")
 @click.option("--swap", multiple=True, is_flag=True, flag_value=True,
               help="Swap the vertex order of every triangle (.tri only).")
@@ -73,7 +73,7 @@ def surface_sources(raw_args: list[str]):
               help=".tri coordinates are in metres.")
 @click.option("--ico", multiple=True, type=int, help="Downsample an icosahedral mesh to this grade.")
 @click.option("--fif", type=click.Path(dir_okay=False), help="Output -bem.fif file.")
-@click.option("--check", is_flag=True, help="Check completeness, nesting and size.")
+@click.option("--check", is_flag=True, help="Check size, completeness, self-intersection and nesting.")
 @click.option("--checkmore", is_flag=True, help="--check plus inter-surface distances.")
 @click.option("--coordf", type=int, default=5, show_default=True,
               help="Coordinate frame recorded for .tri surfaces.")

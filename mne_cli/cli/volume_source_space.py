@@ -4,7 +4,14 @@ import logging
 
 import click
 
-from .options import MM, MM_TRIPLE, common_options, tool_command
+from .options import (
+    MM_GRID,
+    MM_RADIUS,
+    MM_SMALL,
+    MM_TRIPLE,
+    common_options,
+    tool_command,
+)
 from .runner import command_line
 
 logger = logging.getLogger(__name__)
@@ -14,11 +21,11 @@ logger = logging.getLogger(__name__)
 @click.option("--surf", type=click.Path(dir_okay=False), help="FreeSurfer surface bounding the grid.")
 @click.option("--bem", type=click.Path(dir_okay=False), help="BEM file whose inner skull bounds the grid.")
 @click.option("--origin", type=MM_TRIPLE, help="Sphere centre x:y:z in mm, MRI frame (no --surf/--bem).")
-@click.option("--rad", type=MM, default="90", show_default=True, help="Sphere radius in mm.")
-@click.option("--grid", type=MM, default="5", show_default=True, help="Grid spacing in mm.")
-@click.option("--mindist", type=MM, default="5", show_default=True,
+@click.option("--rad", type=MM_RADIUS, default="90", show_default=True, help="Sphere radius in mm.")
+@click.option("--grid", type=MM_GRID, default="5", show_default=True, help="Grid spacing in mm.")
+@click.option("--mindist", type=MM_SMALL, default="5", show_default=True,
               help="Minimum distance of points from the bounding surface, mm.")
-@click.option("--exclude", type=MM, default="0", show_default=True,
+@click.option("--exclude", type=MM_GRID, default="0", show_default=True,
               help="Exclude points closer than this to the centre of mass, mm.")
 @click.option("--mri", type=click.Path(dir_okay=False), help="MGH/MGZ volume: add an interpolator to its voxels.")
 @click.option("--pos", type=click.Path(dir_okay=False), help="Text file of source points (discrete space).")
@@ -80,6 +87,7 @@ def _boundary(surf, bem, origin, rad):
     """(vertices m, triangles, None) of --surf / --bem, or (None, None, sphere)."""
     import numpy as np
 
+    from ..bem.model import refuse_self_intersection
     from ..errors import InputError
     from ..fiff.constants import BemSurfId, Frame
     from ..units import MM_PER_M
@@ -88,6 +96,7 @@ def _boundary(surf, bem, origin, rad):
         from ..io.surface import read_freesurfer_surface
         rr, tris = read_freesurfer_surface(surf)
         logger.info("Bounding surface %s (%d vertices)", surf, len(rr))
+        refuse_self_intersection(rr, tris, f"The bounding surface {surf}")
         return rr, tris, None
     if bem is not None:
         from ..io.bem import read_bem_surfaces
@@ -99,6 +108,7 @@ def _boundary(surf, bem, origin, rad):
             raise InputError(f"{bem}: the inner skull is in coordinate frame "
                              f"{inner[0].coord_frame}, not MRI (5)")
         logger.info("Inner skull of %s (%d vertices)", bem, len(inner[0].rr))
+        refuse_self_intersection(inner[0].rr, inner[0].tris, f"The inner skull of {bem}")
         return inner[0].rr, inner[0].tris, None
     if rad <= 0:
         raise click.UsageError("--rad must be a positive radius in mm")
