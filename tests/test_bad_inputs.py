@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mne_cli.errors import MneCliError
 from mne_cli.fiff.constants import (
     BemSurfId,
     ChannelKind,
@@ -65,7 +66,7 @@ from mne_cli.objects import (
     Transform,
 )
 
-from .conftest import testing_file
+from .conftest import case_file, testing_file
 
 SENTINEL = b"sentinel: an earlier output that a failed run must not touch\n"
 USAGE_BOILERPLATE = re.compile(r"^(Usage: |Try '.* (--help|-h)' for help\.)")
@@ -107,7 +108,8 @@ def _channel(k: int, kind: int, coil_type: int, position) -> Channel:
 
 
 def _meas(coil_type: int = 3022) -> MeasInfo:
-    positions = [[0.0, 0.0, 0.12], [0.05, 0.0, 0.11], [0.0, 0.05, 0.11], [-0.05, 0.0, 0.11]]
+    # Outside the default sphere-model head (90 mm around (0, 0, 40) mm).
+    positions = [[0.0, 0.0, 0.15], [0.1, 0.0, 0.12], [0.0, 0.1, 0.12], [-0.1, 0.0, 0.12]]
     return MeasInfo(channels=[_channel(k, ChannelKind.MEG, coil_type, p)
                               for k, p in enumerate(positions)],
                     dev_head_t=Transform.identity(Frame.DEVICE, Frame.HEAD), sfreq=1000.0)
@@ -328,6 +330,26 @@ class Library:
         _truncate(self.path("meas"), path)
         return path
 
+    # real inputs of the sample subject (skip when the shared data is absent)
+    def make_real_meas(self):
+        return testing_file("SSS/sample_audvis_trunc_raw_sss.fif")
+
+    def make_real_trans(self):
+        return testing_file("MEG/sample/sample_audvis_trunc-trans.fif")
+
+    def make_real_bem1(self):
+        return testing_file("subjects/sample/bem/sample-1280-bem.fif")
+
+    def make_real_sol(self):
+        from mne_cli.bem.solution import make_bem_solution
+        from mne_cli.io.bem import read_bem_surfaces, write_bem_solution
+
+        surfaces = read_bem_surfaces(
+            testing_file("subjects/sample/bem/sample-1280-1280-1280-bem.fif"))
+        path = self.root / "sample-1280-1280-1280-bem-sol.fif"
+        write_bem_solution(path, make_bem_solution(surfaces, "linear"))
+        return path
+
     def make_real_meas_truncated(self):
         path = self.root / "sss-truncated-raw.fif"
         _truncate(testing_file("SSS/sample_audvis_trunc_raw_sss.fif"), path)
@@ -521,7 +543,9 @@ ROWS = [
     Row(VSS, "missing-pos-file", ["--pos", "{missing}", "--src", "{out}"], "{missing}"),
     Row(VSS, "text-mri", ["--mri", "{text}", "--src", "{out}"], "{text}"),
     Row(VSS, "negative-grid", ["--grid", "-5", "--src", "{out}"], code=2, says=("--grid",)),
-    Row(VSS, "grid-too-fine", ["--grid", "0.001", "--src", "{out}"], says=("--grid",)),
+    # (a grid below 1 mm would also get the "lengths are in mm" warning line)
+    Row(VSS, "grid-too-many-points", ["--grid", "1", "--rad", "2000", "--src", "{out}"],
+        says=("--grid",)),
     Row(VSS, "zero-radius", ["--rad", "0", "--src", "{out}"], code=2, says=("--rad",)),
     Row(VSS, "grid-not-a-number", ["--grid", "five", "--src", "{out}"], code=2,
         says=("five",)),
@@ -726,6 +750,38 @@ ROWS = [
 ]
 
 
+# The failing inputs of shared/cases (see its README) in the rows above.
+_CASE_ROWS = [
+    Row(FWD, "case-eeg-nan-positions-bem",
+        _fwd("--meas", "{case_eeg_nan}", "--bem", "{real_sol}"), "{case_eeg_nan}",
+        says=("3 of 67 EEG channels", "ECG, HEOG, VEOG")),
+    Row(FWD, "case-eeg-nan-positions-sphere", _fwd("--meas", "{case_eeg_nan}"),
+        "{case_eeg_nan}", says=("3 of 67 EEG channels",)),
+    Row(FWD, "case-bad-trans", ["--src", "{src}", "--meas", "{real_meas}", "--mri",
+                                "{case_bad_trans}", "--bem", "{real_sol}", "--fwd", "{out}"],
+        "{case_bad_trans}", says=("33 of 306 MEG sensors", "--allowinside")),
+    Row(DFS, "case-eeg-nan-positions", ["--src", "{src}", "--bem", "{real_sol}", "--trans",
+                                        "{trans_text}", "--meas", "{case_eeg_nan}", "--fwd",
+                                        "{out}", "--overwrite"], "{case_eeg_nan}"),
+    Row(DFS, "case-bad-trans", ["--src", "{src}", "--bem", "{real_sol}", "--mri",
+                                "{case_bad_trans}", "--meas", "{real_meas}", "--fwd", "{out}",
+                                "--overwrite"], "{case_bad_trans}"),
+    Row(S2B, "case-self-intersecting-check", ["--surf", "{case_fold}", "--id", "1", "--sigma",
+                                              "0.3", "--check", "--fif", "{out}"],
+        "inner_skull_fold.surf"),
+    Row(S2B, "case-self-intersecting-checkmore", ["--surf", "{case_fold}", "--id", "1",
+                                                  "--sigma", "0.3", "--checkmore", "--fif",
+                                                  "{out}"], "inner_skull_fold.surf"),
+    Row(VSS, "case-self-intersecting-surf", ["--surf", "{case_fold}", "--grid", "10", "--src",
+                                             "{out}"], "inner_skull_fold.surf",
+        says=("intersects itself",)),
+]
+_CASE_FILES = {"case_eeg_nan": "eeg-nan-positions_raw.fif", "case_bad_trans": "bad-trans.fif",
+               "case_mgh70": "mgh70_eeg_raw.fif", "case_fold": "inner_skull_fold.surf",
+               "case_ras": "ras_cubic.mgz"}
+ROWS += _CASE_ROWS
+
+
 # --- running a row ------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -741,6 +797,8 @@ class _Values(dict):
         self.library = library
 
     def __missing__(self, key):
+        if key in _CASE_FILES:
+            return str(case_file(_CASE_FILES[key]))
         return self.library[key]
 
 
@@ -799,3 +857,75 @@ def test_bad_input(row, library, tmp_path, runner):
 def test_rows_are_unique():
     ids = [(r.command, r.case) for r in ROWS]
     assert len(ids) == len(set(ids))
+
+
+# --- every case of shared/cases in every input slot ---------------------------------
+
+#: (command, arguments with ``{case}`` where the case file goes).
+_SLOTS = {
+    "fwd-meas-bem": (FWD, ["--src", "{src}", "--meas", "{case}", "--mri", "{real_trans}",
+                           "--bem", "{real_sol}", "--fwd", "{out}"]),
+    "fwd-meas-sphere": (FWD, ["--src", "{src}", "--meas", "{case}", "--mri", "{real_trans}",
+                              "--fwd", "{out}"]),
+    "fwd-mri": (FWD, ["--src", "{src}", "--meas", "{real_meas}", "--mri", "{case}",
+                      "--bem", "{real_sol}", "--fwd", "{out}"]),
+    "fwd-bem": (FWD, ["--src", "{src}", "--meas", "{real_meas}", "--mri", "{real_trans}",
+                      "--bem", "{case}", "--fwd", "{out}"]),
+    "fwd-src": (FWD, ["--src", "{case}", "--meas", "{real_meas}", "--mri", "{real_trans}",
+                      "--fwd", "{out}"]),
+    "dfs-meas": (DFS, ["--src", "{src}", "--bem", "{real_sol}", "--mri", "{real_trans}",
+                       "--meas", "{case}", "--fwd", "{out}", "--overwrite"]),
+    "s2b-surf": (S2B, ["--surf", "{case}", "--id", "1", "--sigma", "0.3", "--check",
+                       "--fif", "{out}"]),
+    "pbm-bem": (PBM, ["--bem", "{case}", "--sol", "{out}"]),
+    "vss-surf": (VSS, ["--surf", "{case}", "--grid", "10", "--src", "{out}"]),
+    "vss-bem": (VSS, ["--bem", "{case}", "--grid", "10", "--src", "{out}"]),
+    "vss-mri": (VSS, ["--bem", "{real_bem1}", "--grid", "10", "--mri", "{case}",
+                      "--src", "{out}"]),
+    "mss-surf": (MSS, ["--surf", "{case}", "--spacing", "7", "--src", "{out}"]),
+    "avg-fwd": (AVG, ["--fwd", "{case}", "--fwd", "{case}", "--out", "{out}"]),
+}
+#: The pairs that must succeed; every other pair must fail cleanly.
+_CASE_OK = {("fwd-meas-bem", "case_mgh70"), ("fwd-meas-sphere", "case_mgh70"),
+            ("dfs-meas", "case_mgh70"), ("vss-mri", "case_ras"),
+            # a self-intersecting surface is still a surface to pick cortex vertices from
+            ("mss-surf", "case_fold")}
+
+
+def _finite_output(path: Path) -> None:
+    """The output reads back and holds no NaN or infinity."""
+    from mne_cli.io.forward import read_forward
+    from mne_cli.io.source_space import read_source_spaces
+
+    try:
+        fwd = read_forward(path)
+    except MneCliError:  # not a forward solution: a source space
+        for space in read_source_spaces(path):
+            assert np.isfinite(space.rr).all() and np.isfinite(space.nn).all()
+        return
+    for block in (fwd.meg, fwd.eeg):
+        if block is not None:
+            assert np.isfinite(block.sol).all() and block.sol.any(axis=1).all()
+
+
+@pytest.mark.parametrize("case", sorted(_CASE_FILES))
+@pytest.mark.parametrize("slot", sorted(_SLOTS))
+def test_shared_case_in_every_slot(slot, case, library, tmp_path, runner):
+    """Exit 0 with finite, non-zero numbers, or one error line naming the case file."""
+    command, template = _SLOTS[slot]
+    out = tmp_path / "result-fwd.fif"
+    values = _Values(library, {"out": str(out), "case": str(case_file(_CASE_FILES[case]))})
+    args = [a.format_map(values) for a in template] + ["--quiet"]
+    result = runner.invoke(_main(command), args, env={"SUBJECTS_DIR": None, "SUBJECT": None})
+    report = f"exit {result.exit_code}\nstderr: {result.stderr!r}\n{result.exc_info}"
+    assert isinstance(result.exception, (SystemExit, type(None))), report
+    assert "Traceback" not in result.output, report
+    if (slot, case) in _CASE_OK:
+        assert result.exit_code == 0, report
+        _finite_output(out)
+        return
+    assert result.exit_code in (1, 2), report
+    lines = _error_lines(result.stderr, result.exit_code)
+    assert len(lines) == 1, report
+    assert _CASE_FILES[case] in lines[0], report
+    assert not out.exists() and _leftovers(tmp_path) == []

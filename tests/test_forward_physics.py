@@ -24,6 +24,7 @@ from mne_cli.bem.solution import make_bem_solution
 from mne_cli.errors import InputError
 from mne_cli.fiff.constants import ChannelKind, Frame, SourceSpaceType, Unit
 from mne_cli.forward import bem_fields, eeg_sphere
+from mne_cli.forward.checks import check_positions
 from mne_cli.forward.compute import ForwardInputs, SphereModel, compute_forward
 from mne_cli.forward.sensors import SensorSet, eeg_sensors, meg_sensors
 from mne_cli.forward.sphere_meg import sphere_meg_gain
@@ -322,7 +323,7 @@ def test_eeg_reference_electrode_gets_weight_minus_one():
     chans = [_eeg_channel("E1", [0.05, 0.06, 0.04], ref),
              _eeg_channel("E2", [-0.07, 0.0, 0.05]),  # no reference
              _eeg_channel("E3", [0.0, 0.08, 0.03], [5e-5, 0.0, 0.0])]  # below 0.1 mm: none
-    sensors = eeg_sensors(chans, head_t, "meas.fif")
+    sensors = eeg_sensors(chans, head_t)
     np.testing.assert_array_equal(sensors.channel, [0, 0, 1, 2])
     np.testing.assert_array_equal(sensors.weights, [1, -1, 1, 1])
     expected = [chans[0].loc[:3], ref, chans[1].loc[:3], chans[2].loc[:3]]
@@ -349,10 +350,10 @@ def test_eeg_without_position_names_the_channels():
     chans = [_eeg_channel("EEG 001", [0.05, 0.06, 0.04]), _eeg_channel("EEG 002", [0, 0, 0]),
              _eeg_channel("EEG 003", [0.005, 0.0, 0.0])]
     with pytest.raises(InputError) as err:
-        eeg_sensors(chans, Transform.identity(Frame.HEAD, Frame.HEAD), "raw.fif")
+        check_positions([], chans, "raw.fif", modalities_given=True)
     message = str(err.value)
     assert "EEG 002" in message and "EEG 003" in message and "raw.fif" in message
-    assert "EEG 001" not in message
+    assert "2 of 3 EEG channels" in message and "EEG 001" not in message
 
 
 # ------------------------------------------------- 4. BEM vs analytic sphere
@@ -378,7 +379,7 @@ def _bem_forward(solution, meg_chans, eeg_chans, coil_defs, sources):
     """MEG and EEG gains through the bem_fields machinery, MRI frame throughout."""
     identity = Transform.identity(Frame.MRI, Frame.MRI)
     meg = meg_sensors(meg_chans, coil_defs, NORMAL, identity)
-    eeg = eeg_sensors(eeg_chans, identity, "synthetic")
+    eeg = eeg_sensors(eeg_chans, identity)
     coeff = np.concatenate([bem_fields.meg_coefficients(solution, meg),
                             bem_fields.eeg_coefficients(solution, eeg, "synthetic")])
     transfer = bem_fields.transfer_matrix(coeff, solution)

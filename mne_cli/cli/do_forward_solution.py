@@ -23,7 +23,7 @@ from ..subject import (
     subject_dir,
 )
 from .forward_solution import run_forward
-from .options import MM, common_options, computation_options, tool_command
+from .options import MM_SMALL, common_options, computation_options, tool_command
 from .prepare_bem_model import bem_file_names
 from .runner import command_line
 
@@ -158,7 +158,7 @@ def _strip_fif(name: str) -> str:
                                         "eeg>-<spacing>-fwd.fif).")
 @click.option("--destdir", type=click.Path(file_okay=False),
               help="Directory for the output (default: that of --meas).")
-@click.option("--mindist", type=MM, default="0", show_default=True,
+@click.option("--mindist", type=MM_SMALL, default="0", show_default=True,
               help="Drop sources closer than this to the inner skull, mm.")
 @click.option("--megonly", is_flag=True, help="MEG only (no EEG).")
 @click.option("--eegonly", is_flag=True, help="EEG only (no MEG).")
@@ -166,7 +166,8 @@ def _strip_fif(name: str) -> str:
 @computation_options
 @common_options
 def main(subject, meas_file, spacing, src_file, bem, mri_file, trans_file, fwd_file, destdir,
-         mindist, megonly, eegonly, fixed, grad, accurate, all_, mricoord, overwrite):
+         mindist, megonly, eegonly, fixed, grad, accurate, all_, mricoord, allow_inside,
+         overwrite):
     """Compute a forward solution with MNE-C's file naming (convenience script).
 
     Only --meas is required when the subject's files follow the standard
@@ -219,4 +220,5 @@ def main(subject, meas_file, spacing, src_file, bem, mri_file, trans_file, fwd_f
     run_forward(src_file=str(src), meas_file=str(meas), fwd_file=str(fwd),
                 mri_head_t=mri_head_t, trans_name=str(trans_path), bem=bem_name, meg=meg,
                 eeg=eeg, accurate=accurate, fixed=fixed, all_=all_, mindist=mindist,
-                mricoord=mricoord, grad=grad, command=command_line(ctx))
+                mricoord=mricoord, grad=grad, allow_inside=allow_inside,
+                modalities_given=megonly or eegonly, command=command_line(ctx))

@@ -7,7 +7,15 @@ import click
 
 from ..errors import InputError
 from ..progress import SILENT, Progress
-from .options import MM, MM_TRIPLE, common_options, computation_options, tool_command
+from .options import (
+    MM,
+    MM_RADIUS,
+    MM_SMALL,
+    MM_TRIPLE,
+    common_options,
+    computation_options,
+    tool_command,
+)
 from .progress import TerminalProgress
 from .runner import command_line
 
@@ -41,13 +49,13 @@ def _remember_order(ctx, param, value):
               help="Sphere-model origin x:y:z in mm.")
 @click.option("--eegmodels", type=click.Path(dir_okay=False), help="EEG sphere-model definitions file.")
 @click.option("--eegmodel", default="Default", show_default=True, help="EEG sphere model name.")
-@click.option("--eegrad", type=MM, default=EEG_RADIUS_DEFAULT, show_default=True, help="EEG sphere-model scalp radius, mm.")
+@click.option("--eegrad", type=MM_RADIUS, default=EEG_RADIUS_DEFAULT, show_default=True, help="EEG sphere-model scalp radius, mm.")
 @click.option("--eegscalp", is_flag=True, help="Project electrodes onto the scalp sphere.")
 @click.option("--meg", is_flag=True, help="Compute the MEG forward solution.")
 @click.option("--eeg", is_flag=True, help="Compute the EEG forward solution.")
 @click.option("--label", "labels", multiple=True, type=click.Path(dir_okay=False),
               help="Restrict to sources in this label (repeatable).")
-@click.option("--mindist", type=MM, default="0", show_default=True,
+@click.option("--mindist", type=MM_SMALL, default="0", show_default=True,
               help="Drop sources closer than this to the inner skull, mm (BEM only).")
 @click.option("--mindistout", type=click.Path(dir_okay=False), help="Write the dropped sources here.")
 @click.option("--includeall", is_flag=True, help="Skip the inner-skull filtering.")
@@ -57,7 +65,7 @@ def _remember_order(ctx, param, value):
 @common_options
 def main(src_file, meas_file, fwd_file, mri_file, trans_file, notrans, bem, origin, eegmodels,
          eegmodel, eegrad, eegscalp, meg, eeg, accurate, fixed, all_, labels, mindist,
-         mindistout, includeall, mricoord, grad, megonly, eegonly):
+         mindistout, includeall, mricoord, grad, allow_inside, megonly, eegonly):
     """Compute the MEG and/or EEG forward solution.
 
     Sources are the in-use points of the --src source spaces; sensors come
@@ -88,7 +96,8 @@ def main(src_file, meas_file, fwd_file, mri_file, trans_file, notrans, bem, orig
                 mri_head_t=mri_head_t, trans_name=trans_name, bem=bem, meg=meg or megonly,
                 eeg=eeg or eegonly, accurate=accurate, fixed=fixed, all_=all_, labels=labels,
                 mindist=mindist, mindistout=mindistout, includeall=includeall,
-                mricoord=mricoord, grad=grad, origin=origin, eegmodels=eegmodels,
+                mricoord=mricoord, grad=grad, allow_inside=allow_inside, origin=origin,
+                eegmodels=eegmodels,
                 eegmodel=eegmodel, eegrad=eegrad, eegscalp=eegscalp,
                 command=command_line(ctx))
 
@@ -96,14 +105,17 @@ def main(src_file, meas_file, fwd_file, mri_file, trans_file, notrans, bem, orig
 def run_forward(*, src_file, meas_file, fwd_file, mri_head_t, trans_name, bem=None,
                 meg=False, eeg=False, accurate=False, fixed=False, all_=False, labels=(),
                 mindist=0.0, mindistout=None, includeall=False, mricoord=False, grad=False,
-                origin=DEFAULT_ORIGIN_M, eegmodels=None, eegmodel="Default",
-                eegrad=DEFAULT_EEG_RADIUS_M, eegscalp=False, command=None) -> None:
+                allow_inside=False, modalities_given=None, origin=DEFAULT_ORIGIN_M,
+                eegmodels=None, eegmodel="Default", eegrad=DEFAULT_EEG_RADIUS_M, eegscalp=False,
+                command=None) -> None:
     """Compute a forward solution and write it; the body of forward_solution.
 
     Lengths (``mindist``, ``origin``, ``eegrad``) are in metres; ``mri_head_t``
     is the MRI -> head transform (``trans_name`` the file it came from, or
     None). With neither ``meg`` nor ``eeg``, every modality of the
-    measurement is computed. mne_do_forward_solution calls this too.
+    measurement is computed; ``modalities_given`` says whether the user
+    chose them (default: whether ``meg`` or ``eeg`` is set), which changes
+    only the advice of errors. mne_do_forward_solution calls this too.
     """
     from ..fiff.constants import ChannelKind
     from ..forward.compute import ForwardInputs, SphereModel, compute_forward
@@ -125,6 +137,8 @@ def run_forward(*, src_file, meas_file, fwd_file, mri_head_t, trans_name, bem=No
             raise InputError(f"No source of {src_file} lies in the labels given{hint}; label "
                              "vertex numbers must refer to the source space's surface.")
     info = read_meas_info(meas_file)
+    if modalities_given is None:
+        modalities_given = meg or eeg
     if not meg and not eeg:
         kinds = {ch.kind for ch in info.channels}
         meg, eeg = ChannelKind.MEG in kinds, ChannelKind.EEG in kinds
@@ -144,7 +158,8 @@ def run_forward(*, src_file, meas_file, fwd_file, mri_head_t, trans_name, bem=No
         inputs = ForwardInputs(spaces, info, mri_head_t, coil_defs, conductor, meg=meg,
                                eeg=eeg, accurate=accurate, mindist=mindist,
                                include_all=includeall, mricoord=mricoord, fixed=fixed,
-                               grad=grad, src_file=src_file, meas_file=meas_file,
+                               grad=grad, modalities_given=modalities_given,
+                               allow_inside=allow_inside, src_file=src_file, meas_file=meas_file,
                                bem_file=bem_name, mri_file=trans_name)
         fwd, omitted = compute_forward(inputs, progress)
     if mindistout:

@@ -2,9 +2,10 @@
 
 * ``common_options``: ``--version``, ``--verbose``, ``--quiet`` (all commands)
 * ``computation_options``: ``--accurate``, ``--fixed``, ``--all``, ``--mricoord``,
-  ``--grad`` (forward_solution, mne_do_forward_solution)
+  ``--grad``, ``--allowinside`` (forward_solution, mne_do_forward_solution)
 * ``Millimetres``: a length given in mm on the command line, handed to the
-  command in metres (all lengths except ``--sigma``)
+  command in metres (all lengths except ``--sigma``); ``MM_SMALL``,
+  ``MM_GRID`` and ``MM_RADIUS`` also warn about values that look like metres
 * ``MillimetreTriple``: ``x:y:z`` in mm -> a length-3 array in metres
   (``--origin`` of forward_solution and volume_source_space)
 """
@@ -19,18 +20,35 @@ from ..units import MM_PER_M
 from .runner import ToolCommand
 
 
+def _unit_warning(ctx, param, given: str, meant: str) -> None:
+    """Queue "lengths are in mm" for the command to log once logging is set up."""
+    if ctx is not None and param is not None:
+        ctx.meta.setdefault("unit_warnings", []).append(
+            f"{param.opts[0]} {given}: lengths are in mm; did you mean {meant}?")
+
+
 class Millimetres(click.ParamType):
-    """A length in millimetres, converted to metres."""
+    """A length in millimetres, converted to metres.
+
+    ``plausible_from`` (mm): a nonzero value smaller than this was probably
+    given in metres; it is used as given, with a warning.
+    """
 
     name = "mm"
+
+    def __init__(self, plausible_from: float = 0.0):
+        self.plausible_from = plausible_from
 
     def convert(self, value, param, ctx):
         if isinstance(value, float):
             return value
         try:
-            return float(value) / MM_PER_M
+            mm = float(value)
         except ValueError:
             self.fail(f"{value!r} is not a length in millimetres", param, ctx)
+        if 0 < abs(mm) < self.plausible_from:
+            _unit_warning(ctx, param, value, f"{mm * MM_PER_M:g}")
+        return mm / MM_PER_M
 
 
 class MillimetreTriple(click.ParamType):
@@ -45,13 +63,22 @@ class MillimetreTriple(click.ParamType):
         try:
             if len(parts) != 3:
                 raise ValueError
-            return np.array([float(p) for p in parts]) / MM_PER_M
+            mm = np.array([float(p) for p in parts])
         except ValueError:
             self.fail(f"{value!r} is not three colon-separated numbers in mm (x:y:z)", param, ctx)
+        # A head-sized origin has some coordinate of a millimetre or more.
+        if 0 < np.abs(mm).max() < 1:
+            _unit_warning(ctx, param, value, ":".join(f"{c * MM_PER_M:g}" for c in mm))
+        return mm / MM_PER_M
 
 
 MM = Millimetres()
 MM_TRIPLE = MillimetreTriple()
+#: Lengths whose plausible values start at 0.1 mm (distances to surfaces,
+#: shifts), 1 mm (grids, spacings, exclusion radii) and 10 mm (head radii).
+MM_SMALL = Millimetres(plausible_from=0.1)
+MM_GRID = Millimetres(plausible_from=1.0)
+MM_RADIUS = Millimetres(plausible_from=10.0)
 
 
 def _count_verbosity(step):
@@ -75,6 +102,11 @@ def common_options(func):
     return func
 
 
+_ALLOW_INSIDE_HELP = ("Compute even if MEG sensors lie more than 3 mm inside the scalp (20 mm "
+                      "inside the sphere model's --eegrad sphere); by default that is an "
+                      "error, since it means a wrong transform.")
+
+
 def computation_options(func):
     """The switches of the forward computation, shared with mne_do_forward_solution."""
     for flag, name, text in reversed((
@@ -82,7 +114,8 @@ def computation_options(func):
             ("--fixed", "fixed", "Fixed orientation along the surface normals."),
             ("--all", "all_", "Use every source-space vertex."),
             ("--mricoord", "mricoord", "Compute in MRI coordinates."),
-            ("--grad", "grad", "Also output derivatives w.r.t. source positions."))):
+            ("--grad", "grad", "Also output derivatives w.r.t. source positions."),
+            ("--allowinside", "allow_inside", _ALLOW_INSIDE_HELP))):
         func = click.option(flag, name, is_flag=True, help=text)(func)
     return func
 

@@ -46,6 +46,8 @@ class ToolCommand(click.Command):
 
     def invoke(self, ctx: click.Context):
         configure_logging(ctx.meta.get("verbosity", 0))
+        for message in ctx.meta.get("unit_warnings", []):
+            logging.getLogger("mne_cli").warning("%s", message)
         try:
             return super().invoke(ctx)
         except MneCliError as err:

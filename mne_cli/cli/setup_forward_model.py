@@ -14,7 +14,7 @@ import click
 from ..errors import InputError
 from ..fiff.constants import BemSurfId
 from ..subject import first_existing, refuse_overwrite, subject_dir
-from .options import MM, common_options, tool_command
+from .options import MM_SMALL, common_options, tool_command
 from .prepare_bem_model import bem_file_names
 from .progress import TerminalProgress
 from .runner import command_line
@@ -42,11 +42,11 @@ LAYERS = (("outer_skin", BemSurfId.HEAD, "scalpc", "scalpshift"),
               help="Skull conductivity, S/m.")
 @click.option("--scalpc", type=float, default=0.3, show_default=True,
               help="Scalp conductivity, S/m.")
-@click.option("--innershift", type=MM, default="0", show_default=True,
+@click.option("--innershift", type=MM_SMALL, default="0", show_default=True,
               help="Move the inner skull outwards along its normals, mm.")
-@click.option("--outershift", type=MM, default="0", show_default=True,
+@click.option("--outershift", type=MM_SMALL, default="0", show_default=True,
               help="Move the outer skull outwards along its normals, mm.")
-@click.option("--scalpshift", type=MM, default="0", show_default=True,
+@click.option("--scalpshift", type=MM_SMALL, default="0", show_default=True,
               help="Move the scalp outwards along its normals, mm.")
 @click.option("--nosol", is_flag=True, help="Write the geometry only, not the BEM solution.")
 @click.option("--noswap", is_flag=True,

@@ -13,7 +13,7 @@ import click
 from ..errors import InputError
 from ..subject import refuse_overwrite, source_space_name, subject_dir
 from .make_source_space import build_source_spaces, spacing_label, spacing_selection
-from .options import MM, common_options, tool_command
+from .options import MM_GRID, common_options, tool_command
 from .runner import command_line
 
 logger = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 @tool_command("mne_setup_source_space")
 @click.option("--subject", envvar="SUBJECT", help="Subject name (default: $SUBJECT).")
-@click.option("--spacing", type=MM,
+@click.option("--spacing", type=MM_GRID,
               help="Source spacing in mm (default 7; graph-distance decimation).")
 @click.option("--ico", type=int,
               help="Icosahedron grade k > 0 (ico-k), or octahedron grade -k for k < 0 (oct-k).")

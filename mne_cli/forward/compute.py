@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..bem.model import surface_label
 from ..errors import InputError
 from ..fiff.constants import ChannelKind, Frame, Method, SourceOri, SourceSpaceType
 from ..objects import (
@@ -26,9 +27,9 @@ from ..objects import (
     Transform,
 )
 from ..progress import SILENT, Progress
-from . import bem_fields
+from . import bem_fields, checks
 from .compensation import compensation_matrix, current_grade
-from .sensors import SensorSet, eeg_sensors, meg_sensors
+from .sensors import SensorSet, eeg_sensors, few, meg_sensors
 from .source_selection import check_active, filter_inner_skull
 from .sphere_meg import sphere_meg_gain
 
@@ -62,7 +63,13 @@ class SphereModel:
 
 @dataclass
 class ForwardInputs:
-    """Everything the computation needs, already read from files."""
+    """Everything the computation needs, already read from files.
+
+    ``modalities_given``: whether the user chose MEG/EEG (--meg/--eeg) or
+    they were implied by the channels present (it changes only the advice
+    of errors). ``allow_inside``: compute even when MEG sensors lie deep
+    inside the head (:mod:`.checks`).
+    """
 
     spaces: list[SourceSpace]
     info: MeasInfo
@@ -77,6 +84,8 @@ class ForwardInputs:
     mricoord: bool = False
     fixed: bool = False
     grad: bool = False
+    modalities_given: bool = True
+    allow_inside: bool = False
     src_file: str = "the source space"
     meas_file: str = "the measurement file"
     bem_file: str = "the BEM"
@@ -128,6 +137,8 @@ def compute_forward(inputs: ForwardInputs,
                              f"of {inputs.bem_file}: check the head<->MRI transform and "
                              "--mindist.")
     meg_chs, ref_chs, eeg_chs = _channels(inputs)
+    checks.check_positions(meg_chs, eeg_chs, inputs.meas_file, inputs.modalities_given)
+    checks.log_left_out(inputs.info.channels, bool(meg_chs), bool(eeg_chs))
     frame = Frame.MRI if inputs.mricoord else Frame.HEAD
     head_to_frame = (inputs.mri_head_t.towards(Frame.HEAD, Frame.MRI) if inputs.mricoord
                      else Transform.identity(Frame.HEAD, Frame.HEAD))
@@ -139,6 +150,8 @@ def compute_forward(inputs: ForwardInputs,
 
     sensors, dev_head_t, compensator = _sensors(inputs, meg_chs, ref_chs, eeg_chs,
                                                 head_to_frame)
+    device_to_frame = dev_head_t.then(head_to_frame) if meg_chs else None
+    _check_geometry(inputs, sensors, meg_chs, device_to_frame, mri_to_frame.inverse())
     if is_bem:
         evaluate = _bem_evaluator(inputs, sensors, mri_to_frame)
     else:
@@ -155,6 +168,9 @@ def compute_forward(inputs: ForwardInputs,
         normals = mri_to_frame.rotate(np.concatenate([s.nn[s.vertno] for s in spaces]))
         gains = {name: _along_normals(g, normals, 1) for name, g in gains.items()}
         grads = {name: _along_normals(g, normals, 3) for name, g in grads.items()}
+    for name, channels in (("meg", meg_chs), ("eeg", eeg_chs)):
+        if name in gains:
+            checks.check_gains([ch.name for ch in channels], gains[name], name.upper())
 
     fwd = Forward(
         source_spaces=spaces, coord_frame=frame,
@@ -210,12 +226,43 @@ def _sensors(inputs: ForwardInputs, meg_chs, ref_chs, eeg_chs, head_to_frame: Tr
         device_to_frame = dev_head_t.then(head_to_frame)
         meg = meg_sensors(meg_chs, inputs.coil_defs, accuracy, device_to_frame)
         if compensator is not None:
+            unplaced = checks.unplaced_channels(ref_chs)
+            if unplaced:
+                raise InputError(f"{len(unplaced)} MEG reference channels of {inputs.meas_file} "
+                                 f"have no position ({few(unplaced)}); the compensation of "
+                                 f"grade {grade} needs them.")
             refs = meg_sensors(ref_chs, inputs.coil_defs, ACCURACY_NORMAL, device_to_frame)
             meg = meg.joined(refs)
         sensors["meg"] = meg
     if eeg_chs:
-        sensors["eeg"] = eeg_sensors(eeg_chs, head_to_frame, inputs.meas_file)
+        sensors["eeg"] = eeg_sensors(eeg_chs, head_to_frame)
     return sensors, dev_head_t, compensator
+
+
+def _check_geometry(inputs: ForwardInputs, sensors: dict[str, SensorSet],
+                    meg_chs: list[Channel], device_to_frame: Transform | None,
+                    frame_to_mri: Transform) -> None:
+    """Sensors against the head model, before computing (:mod:`.checks`)."""
+    conductor = inputs.conductor
+    names = [ch.name for ch in meg_chs]
+    centres = (device_to_frame.apply(np.array([ch.loc[:3] for ch in meg_chs]))
+               if meg_chs else None)
+    if isinstance(conductor, BemSolution):
+        outer = conductor.surfaces[0]
+        if meg_chs:
+            checks.check_meg_outside_bem(frame_to_mri.apply(centres), names, outer,
+                                         surface_label(outer), inputs.meas_file,
+                                         inputs.mri_file, inputs.allow_inside)
+        if "eeg" in sensors and len(conductor.surfaces) >= 3:
+            checks.check_eeg_on_bem_scalp(sensors["eeg"].transformed(frame_to_mri), outer,
+                                          inputs.meas_file, inputs.bem_file, inputs.mri_file)
+    else:
+        if meg_chs:
+            checks.check_meg_outside_sphere(centres, names, conductor.origin, conductor.radius,
+                                            inputs.meas_file, inputs.allow_inside)
+        if "eeg" in sensors:
+            checks.check_eeg_on_sphere(sensors["eeg"], conductor.origin, conductor.radius,
+                                       inputs.meas_file)
 
 
 def _compensated(gains: Gains, compensator) -> Gains:

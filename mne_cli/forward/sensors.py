@@ -20,7 +20,8 @@ from ..objects import Channel, CoilDef, Transform
 
 #: An EEG reference position shorter than this (m) means "no reference".
 EEG_REFERENCE_MIN_NORM = 1e-4
-#: Electrodes closer than this to the origin (m) have no location (SPEC 9.3 step 4).
+#: Electrodes closer than this to the origin (m) have no location (SPEC 9.3 step 4);
+#: forward.checks applies it to MEG coils too.
 EEG_LOCATION_MIN_NORM = 0.02
 
 
@@ -142,7 +143,7 @@ def meg_sensors(channels: list[Channel], coil_defs: list[CoilDef], accuracy: int
         weights.append(coil.weights)
         index.append(np.full(len(coil.weights), k))
     if missing:
-        what = "; ".join(f"type {cid} ({_few(names)})" for cid, names in missing.items())
+        what = "; ".join(f"type {cid} ({few(names)})" for cid, names in missing.items())
         raise InputError(f"Desired coil definition not found (acc = {accuracy}) for {what}; "
                          "these coil types are not in coil_def.dat.")
     sensors = SensorSet([ch.name for ch in channels], np.concatenate(points),
@@ -151,7 +152,7 @@ def meg_sensors(channels: list[Channel], coil_defs: list[CoilDef], accuracy: int
     return sensors.transformed(device_to_frame)
 
 
-def eeg_sensors(channels: list[Channel], head_to_frame: Transform, source: str) -> SensorSet:
+def eeg_sensors(channels: list[Channel], head_to_frame: Transform) -> SensorSet:
     """Electrode (and reference electrode) points of EEG channels.
 
     Parameters
@@ -161,14 +162,9 @@ def eeg_sensors(channels: list[Channel], head_to_frame: Transform, source: str) 
         frame, metres; a reference shorter than 0.1 mm means none).
     head_to_frame : Transform
         Head -> computation frame.
-    source : str
-        The measurement file name, for messages.
+
+    Every channel must have a position (:func:`.checks.check_positions`).
     """
-    unplaced = [ch.name for ch in channels
-                if np.linalg.norm(ch.loc[:3]) < EEG_LOCATION_MIN_NORM]
-    if unplaced:
-        raise InputError(f"Some EEG channels do not have locations assigned in {source} "
-                         f"({_few(unplaced)}).")
     points, weights, index = [], [], []
     for k, ch in enumerate(channels):
         loc = np.asarray(ch.loc, np.float64)
@@ -186,6 +182,7 @@ def eeg_sensors(channels: list[Channel], head_to_frame: Transform, source: str) 
     return sensors.transformed(head_to_frame)
 
 
-def _few(names: list[str], limit: int = 5) -> str:
+def few(names: list[str], limit: int = 5) -> str:
+    """The first ``limit`` names, then how many more: for messages."""
     shown = ", ".join(names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

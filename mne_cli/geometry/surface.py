@@ -93,7 +93,9 @@ def nearest_surface_points(points: np.ndarray, rr: np.ndarray, tris: np.ndarray
     closer to it than its nearest vertex (no other triangle can hold the
     closest point). When several triangles share the closest point (an edge
     or a corner), the one whose plane holds the point's foot least outside
-    it is chosen.
+    it is chosen (largest smallest barycentric coordinate), and of equals
+    (within 1e-9) the lowest-numbered. The choice depends on the geometry
+    only; tests/test_electrode_interpolation.py checks it by brute force.
 
     Returns
     -------
@@ -147,9 +149,11 @@ def _nearest_on_triangles(p: np.ndarray, corners: np.ndarray) -> tuple[int, np.n
         best_w = np.where(closer[:, None], w, best_w)
     # Ties (closest point on a shared edge or corner) go to the triangle
     # whose plane foot lies least outside it: the one interpolation on the
-    # triangle's plane extrapolates least from.
+    # triangle's plane extrapolates least from; a tie of that (a point
+    # straight out of a symmetric corner) to the first triangle.
     tied = best <= best.min() * (1 + 1e-9) + 1e-15
-    pick = int(np.argmax(np.where(tied, bary.min(axis=-1), -np.inf)))
+    outside = np.where(tied, bary.min(axis=-1), -np.inf)
+    pick = int(np.flatnonzero(outside >= outside.max() - 1e-9)[0])
     return pick, best_w[pick], float(best[pick])
 
 
