@@ -207,7 +207,7 @@ def _report_off_scalp(points: np.ndarray, labels: list[str], dist: np.ndarray,
 
 def check_meg_outside_bem(centres: np.ndarray, names: list[str], outer: BemSurface,
                           surface_name: str, source: str, trans_file: str | None,
-                          allow_inside: bool) -> None:
+                          device_head: str, allow_inside: bool) -> None:
     """MEG coil centres against the outermost BEM surface.
 
     Parameters
@@ -218,6 +218,8 @@ def check_meg_outside_bem(centres: np.ndarray, names: list[str], outer: BemSurfa
         Channel names.
     outer : BemSurface
         The outermost surface of the model (MRI frame).
+    device_head : str
+        How the device->head transform came about, for the message.
 
     Raises
     ------
@@ -229,21 +231,21 @@ def check_meg_outside_bem(centres: np.ndarray, names: list[str], outer: BemSurfa
     if not len(inside):
         return
     _, _, depth = nearest_surface_points(centres[inside], outer.rr, outer.tris)
-    transforms = (f"the head<->MRI transform ({trans_file or 'none given'}) or the "
-                  f"device->head transform of {source}")
+    transforms = f"the head<->MRI transform ({trans_file or 'none given'}) or {device_head}"
     _report_inside(names, inside, depth, MEG_INSIDE_LIMIT, f"the {surface_name}", source,
                    transforms, allow_inside)
 
 
 def check_meg_outside_sphere(centres: np.ndarray, names: list[str], origin: np.ndarray,
-                             radius: float, source: str, allow_inside: bool) -> None:
+                             radius: float, source: str, device_head: str,
+                             allow_inside: bool) -> None:
     """MEG coil centres against the --eegrad sphere (computation frame, m)."""
     depth = radius - np.linalg.norm(centres - origin, axis=1)
     inside = np.flatnonzero(depth > 0)
     if len(inside):
         _report_inside(names, inside, depth[inside], SPHERE_INSIDE_LIMIT,
                        f"the {radius * MM_PER_M:g} mm head sphere (--eegrad, --origin)", source,
-                       f"the device->head transform of {source} or --origin/--eegrad",
+                       f"{device_head} or --origin/--eegrad",
                        allow_inside)
 
 

@@ -245,6 +245,10 @@ def _check_geometry(inputs: ForwardInputs, sensors: dict[str, SensorSet],
     """Sensors against the head model, before computing (:mod:`.checks`)."""
     conductor = inputs.conductor
     names = [ch.name for ch in meg_chs]
+    device_head = (f"the device->head transform of {inputs.meas_file}"
+                   if inputs.info.dev_head_t is not None else
+                   f"the identity device->head transform assumed for {inputs.meas_file} "
+                   "(it has none)")
     centres = (device_to_frame.apply(np.array([ch.loc[:3] for ch in meg_chs]))
                if meg_chs else None)
     if isinstance(conductor, BemSolution):
@@ -252,14 +256,14 @@ def _check_geometry(inputs: ForwardInputs, sensors: dict[str, SensorSet],
         if meg_chs:
             checks.check_meg_outside_bem(frame_to_mri.apply(centres), names, outer,
                                          surface_label(outer), inputs.meas_file,
-                                         inputs.mri_file, inputs.allow_inside)
+                                         inputs.mri_file, device_head, inputs.allow_inside)
         if "eeg" in sensors and len(conductor.surfaces) >= 3:
             checks.check_eeg_on_bem_scalp(sensors["eeg"].transformed(frame_to_mri), outer,
                                           inputs.meas_file, inputs.bem_file, inputs.mri_file)
     else:
         if meg_chs:
             checks.check_meg_outside_sphere(centres, names, conductor.origin, conductor.radius,
-                                            inputs.meas_file, inputs.allow_inside)
+                                            inputs.meas_file, device_head, inputs.allow_inside)
         if "eeg" in sensors:
             checks.check_eeg_on_sphere(sensors["eeg"], conductor.origin, conductor.radius,
                                        inputs.meas_file)
