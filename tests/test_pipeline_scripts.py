@@ -9,6 +9,7 @@ folders.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -232,19 +233,28 @@ def test_bem_by_name_or_newest(subject_tree):
         do_fwd.find_bem("ss-1280", "ss")
 
 
-def test_transform_search_order(subject_tree, tmp_path):
+def test_transform_search_order(subject_tree, tmp_path, caplog):
     meas = tmp_path / "meg" / "run_raw.fif"
     _touch(meas)
     sets = subject_tree / "mri" / "T1-neuromag" / "sets"
     cor = _touch(sets / "COR-ss.fif", age_s=10)
-    assert do_fwd.find_transform(None, None, meas, "ss") == ("fif", cor)
+    with caplog.at_level(logging.WARNING, logger="mne_cli"):
+        assert do_fwd.find_transform(None, None, meas, "ss") == cor
+    assert "guessed the head<->MRI transform" in caplog.text and "the only COR-*" in caplog.text
     other = _touch(tmp_path / "meg" / "other-trans.fif", age_s=20)
-    assert do_fwd.find_transform(None, None, meas, "ss") == ("fif", other)
+    _touch(tmp_path / "meg" / "older-trans.fif", age_s=40)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mne_cli"):
+        assert do_fwd.find_transform(None, None, meas, "ss") == other
+    assert "the newest of 2 *-trans.fif files" in caplog.text and "--mri" in caplog.text
     own = _touch(tmp_path / "meg" / "run_raw-trans.fif", age_s=30)
-    assert do_fwd.find_transform(None, None, meas, "ss") == ("fif", own)
-    assert do_fwd.find_transform("COR-ss.fif", None, meas, "ss") == ("fif", cor)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mne_cli"):
+        assert do_fwd.find_transform(None, None, meas, "ss") == own
+    assert caplog.text == ""                      # the measurement's own: no guess
+    assert do_fwd.find_transform("COR-ss.fif", None, meas, "ss") == cor
     text = _touch(tmp_path / "head-mri.txt")
-    assert do_fwd.find_transform(None, str(text), meas, "ss") == ("text", text)
+    assert do_fwd.find_transform(None, str(text), meas, "ss") == text
     with pytest.raises(InputError, match="nothere.fif"):
         do_fwd.find_transform("nothere.fif", None, meas, "ss")
 

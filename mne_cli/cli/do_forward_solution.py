@@ -75,8 +75,8 @@ def find_bem(bem: str | None, subject: str | None) -> str:
 
 
 def find_transform(mri: str | None, trans: str | None, meas: Path,
-                   subject: str | None) -> tuple[str, Path]:
-    """("fif" | "text", path) of the head<->MRI transform, by MNE-C's search order."""
+                   subject: str | None) -> Path:
+    """The head<->MRI transform file, by MNE-C's search order (FIF or text)."""
     if mri is not None:
         candidates = [Path(mri), meas.parent / mri]
         sets = _neuromag_sets(subject)
@@ -85,24 +85,34 @@ def find_transform(mri: str | None, trans: str | None, meas: Path,
         found = first_existing(candidates)
         if found is None:
             raise InputError(f"--mri {mri} not found (looked in {', '.join(map(str, candidates))})")
-        return "fif", found
+        return found
     if trans is not None:
         path = Path(trans)
         if not path.is_file():
             raise InputError(f"--trans {trans}: no such file")
-        return ("fif" if path.name.endswith((".fif", ".fif.gz")) else "text"), path
+        return path
     searched = [meas.with_name(_strip_fif(meas.name) + "-trans.fif")]
-    found = first_existing(searched) or newest(meas.parent.glob("*-trans.fif"))
+    found = first_existing(searched)
+    if found is not None:
+        logger.info("Using the head<->MRI transform in %s", found)
+        return found
+    # A guess: said even with --quiet, since a wrong transform gives a wrong
+    # forward solution without any other sign.
     sets = _neuromag_sets(subject)
-    if found is None and sets is not None:
-        found = newest(sets.glob("COR-*"))
-        searched.append(sets / "COR-*")
-    if found is None:
-        raise InputError("no head<->MRI transform found (looked for "
-                         f"{', '.join(map(str, searched))} and *-trans.fif next to {meas}); "
-                         "give --mri or --trans")
-    logger.info("Using the head<->MRI transform in %s", found)
-    return "fif", found
+    for pattern, folder in (("*-trans.fif", meas.parent), ("COR-*", sets)):
+        candidates = sorted(folder.glob(pattern)) if folder is not None else []
+        found = newest(candidates)
+        if found is None:
+            searched.append(folder / pattern if folder is not None else pattern)
+            continue
+        others = len([c for c in candidates if c.is_file()]) - 1
+        choice = (f"the newest of {others + 1} {pattern} files in {folder}; give --mri to "
+                  "choose another" if others else f"the only {pattern} file in {folder}")
+        logger.warning("No --mri or --trans given: guessed the head<->MRI transform %s (%s)",
+                       found, choice)
+        return found
+    raise InputError("no head<->MRI transform found (looked for "
+                     f"{', '.join(map(str, searched))}); give --mri or --trans")
 
 
 def _neuromag_sets(subject: str | None) -> Path | None:
@@ -187,7 +197,7 @@ def main(subject, meas_file, spacing, src_file, bem, mri_file, trans_file, fwd_f
     """
     from ..fiff.constants import ChannelKind, Frame
     from ..io.meas import read_meas_info
-    from ..io.transform import read_head_mri_transform, read_trans_text
+    from ..io.transform import read_head_mri_transform_any
 
     ctx = click.get_current_context()
     if megonly and eegonly:
@@ -197,9 +207,8 @@ def main(subject, meas_file, spacing, src_file, bem, mri_file, trans_file, fwd_f
         raise InputError(f"{meas}: no such measurement file")
     src = find_source_space(src_file, spacing, subject)
     bem_name = find_bem(bem, subject)
-    kind, trans_path = find_transform(mri_file, trans_file, meas, subject)
-    reader = read_head_mri_transform if kind == "fif" else read_trans_text
-    mri_head_t = reader(trans_path).towards(Frame.MRI, Frame.HEAD)
+    trans_path = find_transform(mri_file, trans_file, meas, subject)
+    mri_head_t = read_head_mri_transform_any(trans_path).towards(Frame.MRI, Frame.HEAD)
 
     kinds = {ch.kind for ch in read_meas_info(meas).channels}
     meg = ChannelKind.MEG in kinds and not eegonly

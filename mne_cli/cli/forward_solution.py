@@ -41,7 +41,8 @@ def _remember_order(ctx, param, value):
 @click.option("--mri", "mri_file", type=click.Path(dir_okay=False), callback=_remember_order,
               help="FIF file with the head<->MRI transform.")
 @click.option("--trans", "trans_file", type=click.Path(dir_okay=False), callback=_remember_order,
-              help="Text file with the 4x4 head->MRI transform (translation in mm).")
+              help="Text file with the 4x4 head->MRI transform (translation in mm); a FIF "
+                   "transform file is read as with --mri.")
 @click.option("--notrans", is_flag=True, callback=_remember_order,
               help="Head and MRI frames coincide.")
 @click.option("--bem", help="BEM model: name, name-bem.fif or name-bem-sol.fif.")
@@ -170,15 +171,15 @@ def run_forward(*, src_file, meas_file, fwd_file, mri_head_t, trans_name, bem=No
 def _head_mri_transform(ctx, mri_file, trans_file):
     """The MRI -> head transform from the last of --mri/--trans/--notrans given."""
     from ..fiff.constants import Frame
-    from ..io.transform import read_head_mri_transform, read_trans_text
+    from ..io.transform import read_head_mri_transform, read_head_mri_transform_any
     from ..objects import Transform
 
     order = ctx.meta.get("transform_options", [])
     last = order[-1] if order else None
     if last == "mri_file":
         return read_head_mri_transform(mri_file).towards(Frame.MRI, Frame.HEAD), mri_file
-    if last == "trans_file":
-        return read_trans_text(trans_file).towards(Frame.MRI, Frame.HEAD), trans_file
+    if last == "trans_file":  # text, or a FIF file given as --trans by habit
+        return read_head_mri_transform_any(trans_file).towards(Frame.MRI, Frame.HEAD), trans_file
     if last == "notrans":
         return Transform.identity(Frame.MRI, Frame.HEAD), None
     raise click.UsageError("MRI <-> head coordinate transformation is missing. Use the --mri "
@@ -195,6 +196,7 @@ def load_bem(name: str, progress: Progress = SILENT):
     from ..io.bem import read_bem_solution, read_bem_surfaces
     from .prepare_bem_model import bem_file_names
 
+    _refuse_surface_as_bem(name)
     bem_file, sol_file = bem_file_names(name)  # the names surf2bem/prepare_bem_model write
     if name.endswith((".fif", ".fif.gz")) and os.path.isfile(name) and name != bem_file:
         sol_file = name  # a solution file named otherwise
@@ -212,6 +214,21 @@ def load_bem(name: str, progress: Progress = SILENT):
     logger.info("No precomputed solution in %s; computing the linear-collocation solution",
                 source)
     return make_bem_solution(surfaces, "linear", source=source, progress=progress), source
+
+
+def _refuse_surface_as_bem(name: str) -> None:
+    """A surface file given as --bem: say what it is and how a BEM model is made."""
+    if not os.path.isfile(name) or name.endswith((".fif", ".fif.gz")):
+        return
+    with open(name, "rb") as fid:
+        head = fid.read(4)
+    if head[:2] == b"\x1f\x8b" or head == b"\x00\x00\x00\x64":
+        return  # a FIF file named otherwise
+    what = ("a FreeSurfer surface" if head[:3] == b"\xff\xff\xfe" else
+            "not a FIF file (an ASCII .tri surface?)")
+    raise InputError(f"--bem {name}: this is {what}, not a BEM model; make one from the "
+                     "surfaces with surf2bem and prepare_bem_model (or "
+                     "mne_setup_forward_model) and give its -bem-sol.fif")
 
 
 def _eeg_sphere_fit(models_file, model_name):

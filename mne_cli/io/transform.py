@@ -77,6 +77,27 @@ def read_head_mri_transform(path) -> Transform:
     return read_trans(path).towards(Frame.MRI, Frame.HEAD)
 
 
+def read_head_mri_transform_any(path) -> Transform:
+    """The MRI -> head transform of a FIF file or of MNE-C's ``--trans`` text file.
+
+    The format comes from the contents, not the name: FIF files begin with
+    their FILE_ID tag (kind 100, big-endian) or, as ``.fif.gz``, with the gzip
+    magic; anything else is read as text (:func:`read_trans_text`). So
+    ``--trans x-trans.fif`` works as ``--mri x-trans.fif`` does.
+    """
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as fid:
+            head = fid.read(4)
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except OSError as err:
+        raise InputError(f"{name}: cannot be read ({err.strerror})") from None
+    if head == int(Kind.FILE_ID).to_bytes(4, "big") or head[:2] == b"\x1f\x8b":
+        return read_head_mri_transform(name)
+    return read_trans_text(name).towards(Frame.MRI, Frame.HEAD)
+
+
 def write_trans(path, trans: Transform) -> None:
     """Write ``trans`` as MNE-Python's ``write_trans`` does: a FIF file whose
     only content is one bare ``FIFF_COORD_TRANS`` tag (no enclosing block).

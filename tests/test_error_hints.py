@@ -1,0 +1,84 @@
+"""Errors that point at the real mistake (issue 14, item 7).
+
+A FreeSurfer surface given as ``--bem``, a FIF transform given as
+``--trans``, a value written after an on/off switch, a single-dash long
+option and a dash pasted from a document each get a message that names what
+was meant (or, for ``--trans``, simply work).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from mne_cli.io.forward import read_forward
+
+from .conftest import testing_file
+
+
+def _main(command: str):
+    return importlib.import_module(f"mne_cli.cli.{command.removeprefix('mne_')}").main
+
+
+def _error_line(result) -> str:
+    lines = [ln for ln in result.stderr.splitlines()
+             if ln.strip() and not ln.startswith(("Usage: ", "Try '"))]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("command, args, expected", [
+    ("forward_solution", ["--src", "s.fif", "--meas", "m.fif", "--notrans", "--fwd", "x.fif",
+                          "--mricoord", "file"],
+     "(--mricoord is a switch and takes no value: drop 'file' after it.)"),
+    ("make_source_space", ["-spacing", "7", "--src", "x-src.fif"],
+     "long options take two dashes: did you mean --spacing?"),
+    ("mne_do_forward_solution", ["\u2013overwrite", "--meas", "m.fif"],
+     "did you mean --overwrite?"),
+    ("surf2bem", ["\u2014check", "--surf", "x.surf"], "did you mean --check?"),
+    ("volume_source_space", ["--grid=5", "-mindist", "5", "--src", "x-src.fif"],
+     "did you mean --mindist?"),
+])
+def test_usage_hints(command, args, expected):
+    result = CliRunner().invoke(_main(command), args)
+    assert result.exit_code == 2
+    line = _error_line(result)
+    assert line.startswith("Error: ") and line.endswith(expected), line
+
+
+def test_short_options_still_work():
+    """-v, -q and -h are real short options, not mistyped long ones."""
+    result = CliRunner().invoke(_main("make_source_space"), ["-h"])
+    assert result.exit_code == 0 and "--spacing" in result.output
+
+
+@pytest.mark.parametrize("surface", ["inner_skull.surf", "inner_skull.tri"])
+def test_surface_given_as_bem(sample_forward_inputs, tmp_path, surface):
+    path = testing_file(f"subjects/sample/bem/{surface}")
+    result = CliRunner().invoke(_main("forward_solution"), [
+        "--src", str(sample_forward_inputs["cortex"]), "--meas",
+        str(sample_forward_inputs["meas"]), "--notrans", "--fwd", str(tmp_path / "x-fwd.fif"),
+        "--bem", str(path), "-q"])
+    line = _error_line(result)
+    assert result.exit_code == 1 and str(path) in line and "not a BEM model" in line
+    assert "surf2bem and prepare_bem_model" in line
+    if surface.endswith(".surf"):
+        assert "a FreeSurfer surface" in line
+
+
+def test_fif_transform_given_as_trans(sample_forward_inputs, tmp_path):
+    """--trans x-trans.fif gives the same forward solution as --mri x-trans.fif."""
+    out = {}
+    for flag in ("--mri", "--trans"):
+        out[flag] = tmp_path / f"{flag[2:]}-fwd.fif"
+        result = CliRunner().invoke(_main("forward_solution"), [
+            "--src", str(sample_forward_inputs["cortex"]), "--meas",
+            str(sample_forward_inputs["meas"]), flag, str(sample_forward_inputs["trans"]),
+            "--meg", "--fwd", str(out[flag]), "-q"])
+        assert result.exit_code == 0, result.stderr
+    a, b = (read_forward(out[f]) for f in ("--mri", "--trans"))
+    np.testing.assert_array_equal(a.meg.sol, b.meg.sol)
+    np.testing.assert_array_equal(a.mri_head_t.matrix, b.mri_head_t.matrix)
