@@ -8,8 +8,9 @@ Usage::
 
 Every console script of ``pyproject.toml`` gets a page. Scripts that run the
 same command share it: the page is written for the short name
-(``forward_solution.1``) and the ``mne_`` alias gets a one-line page
-``.so man1/forward_solution.1``. A page is built from two sources:
+(``forward_solution.1``) and the ``mne_`` alias gets a copy of it (not a
+``.so`` link, which ``man -l`` resolves only from one directory). A page is
+built from two sources:
 
 * the click command: NAME (first paragraph of the docstring, or the
   ``description:`` header of the hand-written file), SYNOPSIS, DESCRIPTION
@@ -328,7 +329,7 @@ def option_help(option: click.Option, ctx: click.Context) -> str:
     else:
         text = inspect.cleandoc(option.help or "").replace("\n", " ")
     extra = []
-    if option.required:
+    if is_required(option):
         extra.append("Required.")
     if isinstance(option.type, click.Choice):
         extra.append("One of: " + ", ".join(str(c) for c in option.type.choices) + ".")
@@ -341,6 +342,11 @@ def option_help(option: click.Option, ctx: click.Context) -> str:
     if option.multiple and not option.is_flag:
         extra.append("May be given more than once.")
     return " ".join(filter(None, [text, *extra]))
+
+
+def is_required(option: click.Option) -> bool:
+    """Required by click, or checked by the command itself (options.NeededOption)."""
+    return option.required or getattr(option, "needed", False)
 
 
 def docstring_paragraphs(command: click.Command) -> list[tuple[bool, list[str]]]:
@@ -377,7 +383,7 @@ def synopsis(names: list[str], options: list[click.Option], ctx: click.Context) 
         value = value_name(option, ctx)
         if value:
             word += rf"\ \fI{escape(value)}\fR"  # flag and value on one line
-        if not option.required:
+        if not is_required(option):
             word = f"[{word}]"
         if option.multiple and not option.is_flag:
             word += r".\|.\|.\&"  # \& : not the end of a sentence
@@ -483,8 +489,8 @@ def render_pages() -> dict[str, str]:
         hand = parse_source(source.read_text(encoding="utf-8"), str(source.relative_to(REPO)))
         command = load_command(scripts[page])
         pages[f"{page}.1"] = render_page(names, command, hand, __version__)
-        for alias in names[1:]:
-            pages[f"{alias}.1"] = f".so man1/{page}.1\n"
+        for alias in names[1:]:  # a copy, not ".so": man -l renders it from anywhere
+            pages[f"{alias}.1"] = pages[f"{page}.1"]
     if missing:
         raise SourceError("no hand-written sections for: " + ", ".join(missing))
     return pages

@@ -678,6 +678,8 @@ ROWS = [
     Row(AVG, "not-a-forward", ["--fwd", "{bem1}", "--out", "{out}"], "{bem1}"),
     Row(AVG, "weight-does-not-parse", ["--fwd", "{fwd_a}:two", "--fwd", "{fwd_b}",
                                        "--out", "{out}"], "{fwd_a}:two"),
+    Row(AVG, "weight-not-a-number", ["--fwd", "{fwd_a}:nan", "--fwd", "{fwd_b}", "--out",
+                                     "{out}"], "{fwd_a}:nan", says=("not a weight",)),
     Row(AVG, "negative-weight", ["--fwd", "{fwd_a}:-1", "--fwd", "{fwd_b}", "--out", "{out}"],
         "{fwd_a}"),
     Row(AVG, "zero-weights", ["--fwd", "{fwd_a}:0", "--fwd", "{fwd_b}:0", "--out", "{out}"],
@@ -752,6 +754,8 @@ ROWS = [
 
 # The failing inputs of shared/cases (see its README) in the rows above.
 _CASE_ROWS = [
+    Row(S2B, "sigma-not-finite", ["--surf", "{surf}", "--id", "1", "--sigma", "nan", "--fif",
+                                  "{out}"], "inner_skull.surf", says=("--sigma", "nan")),
     Row(FWD, "case-eeg-nan-positions-bem",
         _fwd("--meas", "{case_eeg_nan}", "--bem", "{real_sol}"), "{case_eeg_nan}",
         says=("3 of 67 EEG channels", "ECG, HEOG, VEOG")),

@@ -271,23 +271,25 @@ def test_find_falls_back_to_packaged_copy(tmp_path, monkeypatch):
     assert find_coil_def_file() == SHARE_FILE
 
 
-def test_find_wheel_location_then_error(tmp_path, monkeypatch):
-    """Next is sys.prefix/share/mne_cli; with nothing found the error lists the places."""
-    fake_pkg = tmp_path / "site" / "mne_cli" / "__init__.py"
-    monkeypatch.setattr(mne_cli, "__file__", str(fake_pkg))
-    monkeypatch.setattr("sys.prefix", str(tmp_path / "prefix"))
+def test_find_installed_copy_then_error(tmp_path, monkeypatch):
+    """Next is the copy inside the installed package; with nothing found the error
+    lists the places searched and how to make the file."""
+    package = tmp_path / "site" / "mne_cli"
+    monkeypatch.setattr(mne_cli, "__file__", str(package / "__init__.py"))
+    monkeypatch.setattr("importlib.resources.files", lambda name: package)
     monkeypatch.delenv("MNE_ROOT", raising=False)
     with pytest.raises(InputError) as info:
         find_coil_def_file()
-    assert str(tmp_path / "site" / "share" / "coil_def.dat") in str(info.value)
-    assert str(tmp_path / "prefix" / "share" / "mne_cli" / "coil_def.dat") in str(info.value)
-    wheel = tmp_path / "prefix" / "share" / "mne_cli" / "coil_def.dat"
-    wheel.parent.mkdir(parents=True)
-    wheel.write_text(GOOD)
-    assert find_coil_def_file() == wheel
+    message = str(info.value)
+    assert str(package / "share" / "coil_def.dat") in message
+    assert str(tmp_path / "site" / "share" / "coil_def.dat") in message
+    assert "list_coil_def --out DIR/share/mne/coil_def.dat" in message
+    assert "MNE_ROOT=DIR" in message
+    installed = package / "share" / "coil_def.dat"
+    installed.parent.mkdir(parents=True)
+    installed.write_text(GOOD)
+    assert find_coil_def_file() == installed
 
-
-# --- the command -------------------------------------------------------------
 
 def test_cli_stdout_is_builtin_text(runner, builtin_text):
     result = runner.invoke(main, [])

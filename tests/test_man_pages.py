@@ -47,9 +47,6 @@ ENVIRONMENT = {
 REQUIRED_SECTIONS = ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "FILES",
                      "EXAMPLES")
 
-_SO = re.compile(r"^\.so man1/(\S+)\.1\n$")
-
-
 @functools.cache
 def _generator():
     """man/generate.py as a module (it is a script, not part of the package)."""
@@ -73,12 +70,15 @@ def _page_source(script: str) -> str:
 
 
 def _main_page(script: str) -> tuple[str, str]:
-    """(page name, roff source) of a script, following a ``.so`` link."""
-    source = _page_source(script)
-    link = _SO.match(source)
-    if link:
-        return link[1], _page_source(link[1])
-    return script, source
+    """(page name, roff source) of a script; an alias's page is a copy of its command's."""
+    for page, names in _generator().command_groups(SCRIPTS).items():
+        if script in names:
+            source = _page_source(page)
+            if script != page:
+                assert _page_source(script) == source, (
+                    f"{script}.1 is not a copy of {page}.1; {REGENERATE}")
+            return page, source
+    raise AssertionError(f"{script} is in no command group")
 
 
 def _deroff(line: str) -> str:
@@ -258,15 +258,45 @@ def test_page_renders_without_warnings(script):
     assert result.stderr == "", f"{script}.1: {result.stderr}"
 
 
-def test_alias_page_shows_the_command_page():
+@pytest.mark.parametrize("cwd", ["repo", "elsewhere"])
+def test_alias_page_shows_the_command_page(cwd, tmp_path):
+    """``man -l man/man1/mne_forward_solution.1`` renders from the checkout and from anywhere."""
     if not shutil.which("man"):
         pytest.skip("man is not installed")
     env = {**os.environ, "MANPAGER": "cat", "PAGER": "cat", "MANWIDTH": "80"}
-    result = subprocess.run(["man", "-l", "man1/mne_forward_solution.1"], cwd=MAN_DIR,
-                            env=env, capture_output=True, text=True, timeout=60, check=False)
+    page = PAGE_DIR / "mne_forward_solution.1"
+    where, path = (REPO, page.relative_to(REPO)) if cwd == "repo" else (tmp_path, page)
+    result = subprocess.run(["man", "-l", str(path)], cwd=where, env=env, capture_output=True,
+                            text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert "FORWARD_SOLUTION(1)" in result.stdout
     assert "--eegrad" in result.stdout.replace("\u2010", "-").replace("\u2212", "-")
+
+
+#: Value names that say nothing about what to give (click's defaults).
+_VAGUE_METAVARS = {"TEXT", "FLOAT", "INTEGER", "PATH", "FILENAME"}
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_help_names_values_and_marks_required_options(script):
+    """Every value is named (FILE, MM, NAME, GRADE, ...) and required options say so."""
+    command = _command(script)
+    ctx = click.Context(command, info_name=script)
+    needed = {"forward_solution": {"--src", "--meas", "--fwd"},
+              "mne_forward_solution": {"--src", "--meas", "--fwd"},
+              "volume_source_space": {"--src"}, "mne_volume_source_space": {"--src"},
+              "mne_do_forward_solution": {"--meas"}, "prepare_bem_model": {"--bem"},
+              "mne_prepare_bem_model": {"--bem"}}.get(script, set())
+    synopsis = " ".join(_deroff(line) for line in _sections(_main_page(script)[1])["SYNOPSIS"])
+    for param in command.params:
+        if not isinstance(param, click.Option) or param.hidden:
+            continue
+        record = param.get_help_record(ctx)
+        words = record[0].split()
+        assert not _VAGUE_METAVARS & set(words), f"{script} {record[0]}"
+        if param.opts[0] in needed:
+            assert "[required]" in record[1], f"{script} {param.opts[0]}"
+            assert f"[{param.opts[0]} " not in synopsis, f"{script} {param.opts[0]}"
 
 
 # ------------------------------------------------------------------------------------ (e)

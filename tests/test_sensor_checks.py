@@ -69,8 +69,8 @@ def _bem_args(sample, meas, fwd, *extra, trans=None):
             "--bem", sample["sol"], "--fwd", fwd, "-q", *extra]
 
 
-def _sphere_args(sample, meas, fwd, *extra):
-    return ["--src", sample["cortex"], "--meas", meas, "--mri", sample["trans"],
+def _sphere_args(sample, meas, fwd, *extra, trans=None):
+    return ["--src", sample["cortex"], "--meas", meas, "--mri", trans or sample["trans"],
             "--fwd", fwd, "-q", *extra]
 
 
@@ -292,3 +292,84 @@ def test_left_out_channels_are_counted(sample, tmp_path):
     result = CliRunner().invoke(forward_solution, [str(a) for a in args])
     assert result.exit_code == 0, result.stderr
     assert "Not computed: 60 EEG (not asked for), 9 stimulus, 1 EOG channels" in result.stderr
+
+
+# ------------------------------------------- transforms and options (fresh-eyes sweep)
+
+def test_non_rigid_device_head_transform(sample, tmp_path):
+    """A scaled device->head rotation would shrink every MEG row without a word."""
+    matrix = sample["info"].dev_head_t.matrix.copy()
+    matrix[:3, :3] *= 2
+    meas = tmp_path / "scaled-dev-head_raw.fif"
+    write_meas_info(meas, dataclasses.replace(
+        sample["info"], dev_head_t=dataclasses.replace(sample["info"].dev_head_t,
+                                                       matrix=matrix)))
+    (line,) = _run(_sphere_args(sample, meas, tmp_path / "x-fwd.fif", "--meg"), 1)
+    assert str(meas) in line and "device->head transform is not a rigid rotation" in line
+
+
+@pytest.mark.parametrize("damage, says", [("scaled", "not a rigid rotation"),
+                                          ("millimetres", "written in mm instead of m")])
+def test_damaged_head_mri_transform(sample, tmp_path, damage, says):
+    t = read_head_mri_transform(sample["trans"]).towards(Frame.HEAD, Frame.MRI)
+    matrix = t.matrix.copy()
+    if damage == "scaled":
+        matrix[:3, :3] *= 1.1
+    else:
+        matrix[:3, 3] *= 1000
+    trans = tmp_path / f"{damage}-trans.fif"
+    write_trans(trans, Transform(Frame.HEAD, Frame.MRI, matrix))
+    for args in (_bem_args(sample, sample["meas"], tmp_path / "x-fwd.fif", trans=trans),
+                 _sphere_args(sample, sample["meas"], tmp_path / "x-fwd.fif", trans=trans)):
+        (line,) = _run(args, 1)
+        assert str(trans) in line and says in line
+
+
+def test_position_problems_are_named(sample, tmp_path):
+    """A NaN reference and a damaged coil frame are named as such."""
+    def damage(ch):
+        loc = ch.loc.copy()
+        if ch.name == "EEG 001":
+            loc[3:6] = np.nan
+            return loc
+        if ch.name == "MEG 0142":
+            loc[3:6] *= 1.5
+            return loc
+        return None
+
+    meas = _changed(sample["info"], tmp_path, "damaged_raw.fif", damage)
+    (line,) = _run(_sphere_args(sample, meas, tmp_path / "x-fwd.fif", "--eeg"), 1)
+    assert "1 of 60 EEG channels" in line and "EEG 001: no reference-electrode position" in line
+    (line,) = _run(_sphere_args(sample, meas, tmp_path / "x-fwd.fif", "--meg"), 1)
+    assert "MEG 0142: a coil orientation that is not orthonormal" in line
+
+
+def test_coarse_bem_gives_no_false_alarm(sample, tmp_path):
+    """The clean sample recording on MNE's own ico-2 BEM: computed without a warning."""
+    from .conftest import testing_file
+
+    bem = testing_file("subjects/sample/bem/sample-320-320-320-bem-sol.fif")
+    args = _bem_args(sample, sample["meas"], tmp_path / "x-fwd.fif")
+    args[args.index("--bem") + 1] = bem
+    assert _run(args, 0) == []
+
+
+@pytest.mark.parametrize("option, value", [
+    ("--origin", "nan:0:0"), ("--origin", "0:inf:0"), ("--origin", "0:0:500"),
+    ("--eegrad", "0"), ("--eegrad", "-90"), ("--eegrad", "nan"), ("--eegrad", "inf"),
+    ("--mindist", "-5"), ("--mindist", "nan")])
+def test_impossible_option_values(sample, tmp_path, option, value):
+    result = CliRunner().invoke(forward_solution, [str(a) for a in _sphere_args(
+        sample, sample["meas"], tmp_path / "x-fwd.fif", option, value)])
+    assert result.exit_code == 2
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("Error: ")]
+    assert len(errors) == 1 and option in errors[0] and value in errors[0]
+
+
+def test_options_the_head_model_ignores_are_named(sample, tmp_path):
+    lines = _run(_sphere_args(sample, sample["meas"], tmp_path / "x-fwd.fif", "--meg",
+                              "--mindist", "5"), 0)
+    assert lines == ["--mindist applies only with a BEM (--bem); ignored"]
+    lines = _run(_bem_args(sample, sample["meas"], tmp_path / "x-fwd.fif", "--meg",
+                           "--eegrad", "85", "--origin", "0:0:45"), 0)
+    assert lines == ["--origin, --eegrad apply only with the sphere model (no --bem); ignored"]

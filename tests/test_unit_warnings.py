@@ -62,3 +62,23 @@ def test_metre_like_length_warns(command, args, given, meant, tmp_path, monkeypa
 def test_plausible_lengths_do_not_warn(command, args, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert "lengths are in mm" not in _run(command, args).stderr
+
+
+@pytest.mark.parametrize("command, args, option", [
+    ("volume_source_space", ["--rad", "inf"], "--rad"),
+    ("volume_source_space", ["--grid", "nan"], "--grid"),
+    ("volume_source_space", ["--origin", "nan:0:0"], "--origin"),
+    ("volume_source_space", ["--mindist", "-5"], "--mindist"),
+    ("volume_source_space", ["--exclude", "-5"], "--exclude"),
+    ("make_source_space", ["--spacing", "-7"], "--spacing"),
+    ("mne_setup_forward_model", ["--innershift", "nan"], "--innershift"),
+    ("surf2bem", ["--surf", "x.surf", "--shift", "inf"], "--shift"),
+])
+def test_impossible_lengths_are_usage_errors(command, args, option, tmp_path, monkeypatch):
+    """Non-finite lengths and negative sizes or distances: one usage error, nothing else."""
+    monkeypatch.chdir(tmp_path)
+    result = _run(command, args)
+    assert result.exit_code == 2
+    lines = [ln for ln in result.stderr.splitlines()
+             if ln.strip() and not ln.startswith(("Usage: ", "Try '"))]
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and option in lines[0], lines

@@ -327,9 +327,9 @@ def _report_distance(outer: _Named, inner: _Named) -> None:
 def validate_sources(sources: list[SurfaceSource]) -> None:
     """Refuse option values no surface can have before any file is read."""
     for src in sources:
-        if src.sigma is not None and src.sigma <= 0:
-            raise InputError(f"{src.name}: --sigma must be a positive conductivity in S/m, "
-                             f"not {src.sigma}")
+        if src.sigma is not None and not (0 < src.sigma < float("inf")):  # NaN too
+            raise InputError(f"{src.name}: --sigma must be a positive, finite conductivity "
+                             f"in S/m, not {src.sigma}")
         if src.ico is not None and not 0 <= src.ico <= MAX_GRADE:
             raise InputError(f"{src.name}: --ico must be between 0 and {MAX_GRADE}, "
                              f"not {src.ico}")

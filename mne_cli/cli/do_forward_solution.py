@@ -23,7 +23,7 @@ from ..subject import (
     subject_dir,
 )
 from .forward_solution import run_forward
-from .options import MM_SMALL, common_options, computation_options, tool_command
+from .options import MM_DISTANCE, common_options, computation_options, tool_command
 from .prepare_bem_model import bem_file_names
 from .runner import command_line
 
@@ -150,25 +150,25 @@ def _strip_fif(name: str) -> str:
 
 
 @tool_command("mne_do_forward_solution")
-@click.option("--subject", envvar="SUBJECT", help="Subject name (default: $SUBJECT).")
+@click.option("--subject", envvar="SUBJECT", metavar="NAME", help="Subject name (default: $SUBJECT).")
 @click.option("--meas", "meas_file", type=click.Path(dir_okay=False), required=True,
               help="Measurement file: MEG/EEG sensors and the device->head transform.")
-@click.option("--spacing", default=DEFAULT_SPACING, show_default=True,
+@click.option("--spacing", default=DEFAULT_SPACING, show_default=True, metavar="SPACING",
               help="Source space <subject>-<spacing>-src.fif to use: mm, ico-<k> or oct-<k>.")
-@click.option("--src", "src_file", help="Source-space file (overrides --spacing); looked up "
+@click.option("--src", "src_file", metavar="FILE", help="Source-space file (overrides --spacing); looked up "
                                         "in the current directory, then bem/.")
-@click.option("--bem", help="BEM: <name>, <name>-bem.fif or <name>-bem-sol.fif, looked up in "
+@click.option("--bem", metavar="NAME|FILE", help="BEM: <name>, <name>-bem.fif or <name>-bem-sol.fif, looked up in "
                             "the current directory, then bem/ (default: the newest in bem/).")
-@click.option("--mri", "mri_file", help="FIF file with the head<->MRI transform, looked up as "
+@click.option("--mri", "mri_file", metavar="FILE", help="FIF file with the head<->MRI transform, looked up as "
                                         "given, next to --meas, then in mri/T1-neuromag/sets.")
-@click.option("--trans", "trans_file",
+@click.option("--trans", "trans_file", metavar="FILE",
               help="head->MRI transform: a text file with the 4x4 matrix (mm), or a "
                    "-trans.fif file.")
-@click.option("--fwd", "fwd_file", help="Output file name (default <meas stem>-<meg|eeg|meg-"
+@click.option("--fwd", "fwd_file", metavar="FILE", help="Output file name (default <meas stem>-<meg|eeg|meg-"
                                         "eeg>-<spacing>-fwd.fif).")
 @click.option("--destdir", type=click.Path(file_okay=False),
               help="Directory for the output (default: that of --meas).")
-@click.option("--mindist", type=MM_SMALL, default="0", show_default=True,
+@click.option("--mindist", type=MM_DISTANCE, default="0", show_default=True,
               help="Drop sources closer than this to the inner skull, mm.")
 @click.option("--megonly", is_flag=True, help="MEG only (no EEG).")
 @click.option("--eegonly", is_flag=True, help="EEG only (no MEG).")

@@ -9,9 +9,10 @@ from ..errors import InputError
 from ..progress import SILENT, Progress
 from .options import (
     MM,
+    MM_DISTANCE,
     MM_RADIUS,
-    MM_SMALL,
     MM_TRIPLE,
+    NeededOption,
     common_options,
     computation_options,
     tool_command,
@@ -34,10 +35,12 @@ def _remember_order(ctx, param, value):
 
 
 @tool_command("forward_solution")
-@click.option("--src", "src_file", type=click.Path(dir_okay=False), help="Source space file.")
-@click.option("--meas", "meas_file", type=click.Path(dir_okay=False),
+@click.option("--src", "src_file", type=click.Path(dir_okay=False), cls=NeededOption,
+              help="Source space file.")
+@click.option("--meas", "meas_file", type=click.Path(dir_okay=False), cls=NeededOption,
               help="Measurement file with channels and the device->head transform.")
-@click.option("--fwd", "fwd_file", type=click.Path(dir_okay=False), help="Output -fwd.fif file.")
+@click.option("--fwd", "fwd_file", type=click.Path(dir_okay=False), cls=NeededOption,
+              help="Output -fwd.fif file.")
 @click.option("--mri", "mri_file", type=click.Path(dir_okay=False), callback=_remember_order,
               help="FIF file with the head<->MRI transform.")
 @click.option("--trans", "trans_file", type=click.Path(dir_okay=False), callback=_remember_order,
@@ -45,18 +48,18 @@ def _remember_order(ctx, param, value):
                    "transform file is read as with --mri.")
 @click.option("--notrans", is_flag=True, callback=_remember_order,
               help="Head and MRI frames coincide.")
-@click.option("--bem", help="BEM model: name, name-bem.fif or name-bem-sol.fif.")
+@click.option("--bem", metavar="NAME|FILE", help="BEM model: name, name-bem.fif or name-bem-sol.fif.")
 @click.option("--origin", type=MM_TRIPLE, default=ORIGIN_DEFAULT, show_default=True,
               help="Sphere-model origin x:y:z in mm.")
 @click.option("--eegmodels", type=click.Path(dir_okay=False), help="EEG sphere-model definitions file.")
-@click.option("--eegmodel", default="Default", show_default=True, help="EEG sphere model name.")
+@click.option("--eegmodel", default="Default", show_default=True, metavar="NAME", help="EEG sphere model name.")
 @click.option("--eegrad", type=MM_RADIUS, default=EEG_RADIUS_DEFAULT, show_default=True, help="EEG sphere-model scalp radius, mm.")
 @click.option("--eegscalp", is_flag=True, help="Project electrodes onto the scalp sphere.")
 @click.option("--meg", is_flag=True, help="Compute the MEG forward solution.")
 @click.option("--eeg", is_flag=True, help="Compute the EEG forward solution.")
 @click.option("--label", "labels", multiple=True, type=click.Path(dir_okay=False),
               help="Restrict to sources in this label (repeatable).")
-@click.option("--mindist", type=MM_SMALL, default="0", show_default=True,
+@click.option("--mindist", type=MM_DISTANCE, default="0", show_default=True,
               help="Drop sources closer than this to the inner skull, mm (BEM only).")
 @click.option("--mindistout", type=click.Path(dir_okay=False), help="Write the dropped sources here.")
 @click.option("--includeall", is_flag=True, help="Skip the inner-skull filtering.")
@@ -81,6 +84,9 @@ def main(src_file, meas_file, fwd_file, mri_file, trans_file, notrans, bem, orig
     source normal with --fixed; --grad adds the position derivatives.
     --label restricts the sources to FreeSurfer labels. CTF/4D software
     compensation in effect in --meas is applied to the MEG forward solution.
+    One of --mri, --trans and --notrans is required (the last one given
+    counts). The sensors are checked against the head first (see NOTES in
+    the man page; --allowinside).
     """
     ctx = click.get_current_context()
     required = (
@@ -92,6 +98,7 @@ def main(src_file, meas_file, fwd_file, mri_file, trans_file, notrans, bem, orig
     for value, message in required:
         if not value:
             raise click.UsageError(message)
+    _warn_unused(ctx, bem)
     mri_head_t, trans_name = _head_mri_transform(ctx, mri_file, trans_file)
     run_forward(src_file=src_file, meas_file=meas_file, fwd_file=fwd_file,
                 mri_head_t=mri_head_t, trans_name=trans_name, bem=bem, meg=meg or megonly,
@@ -166,6 +173,24 @@ def run_forward(*, src_file, meas_file, fwd_file, mri_head_t, trans_name, bem=No
     if mindistout:
         write_omitted(mindistout, omitted)
     write_forward(fwd_file, fwd, command)
+
+
+#: Options that only one kind of head model uses.
+_SPHERE_ONLY = ("origin", "eegrad", "eegmodel", "eegmodels", "eegscalp")
+_BEM_ONLY = ("mindist", "mindistout", "includeall")
+
+
+def _warn_unused(ctx: click.Context, bem) -> None:
+    """Say which options given on the command line the chosen head model ignores."""
+    from click.core import ParameterSource
+
+    unused = _SPHERE_ONLY if bem else _BEM_ONLY
+    given = [f"--{name}" for name in unused
+             if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE]
+    if given:
+        logger.warning("%s %s only with %s; ignored", ", ".join(given),
+                       "applies" if len(given) == 1 else "apply",
+                       "the sphere model (no --bem)" if bem else "a BEM (--bem)")
 
 
 def _head_mri_transform(ctx, mri_file, trans_file):

@@ -9,7 +9,7 @@ import click
 from ..errors import InputError
 from ..subject import source_space_name, subject_name, subjects_dir
 from ..units import MM_PER_M
-from .options import MM_GRID, common_options, tool_command
+from .options import MM_EXCLUDE, MM_GRID, common_options, tool_command
 from .progress import TerminalProgress
 from .runner import command_line
 
@@ -68,22 +68,23 @@ def spacing_label(spacing, grade) -> str:
 
 
 @tool_command("make_source_space")
-@click.option("--subject", envvar="SUBJECT", help="Subject name (default: $SUBJECT).")
+@click.option("--subject", envvar="SUBJECT", metavar="NAME", help="Subject name (default: $SUBJECT).")
 @click.option("--surf", "surfaces", default="lh.white:rh.white", show_default=True,
+              metavar="FILE[:FILE]",
               help="Colon-separated FreeSurfer surfaces, one source space each; names that "
                    "are not files are looked up in $SUBJECTS_DIR/<subject>/surf.")
 @click.option("--spacing", type=MM_GRID, help="Source spacing in mm (graph-distance decimation; default 7).")
-@click.option("--ico", type=int, help="Icosahedron grade k > 0, or octahedron grade -k for k < 0.")
-@click.option("--oct", "oct_", type=int, help="Octahedron grade (same as --ico -k).")
+@click.option("--ico", type=int, metavar="GRADE", help="Icosahedron grade k > 0, or octahedron grade -k for k < 0.")
+@click.option("--oct", "oct_", type=int, metavar="GRADE", help="Octahedron grade (same as --ico -k).")
 @click.option("--all", "all_", is_flag=True,
               help="Write the complete surfaces with in-use flags (always done: MNE-Python "
                    "reads only that form).")
-@click.option("--morph", help="Map the source space onto this subject through sphere.reg.")
+@click.option("--morph", metavar="SUBJECT", help="Map the source space onto this subject through sphere.reg.")
 @click.option("--src", "src_file", type=click.Path(dir_okay=False),
               help="Output -src.fif file (default $SUBJECTS_DIR/<subject>/bem/"
                    "<subject>-<spacing>-src.fif).")
 @click.option("--cps", is_flag=True, help="Add cortical patch statistics (always done).")
-@click.option("--dist", type=MM_GRID, help="Also compute source distances up to this limit (mm).")
+@click.option("--dist", type=MM_EXCLUDE, help="Also compute source distances up to this limit (mm).")
 @common_options
 def main(subject, surfaces, spacing, ico, oct_, all_, morph, src_file, cps, dist):
     """Create a cortical source space from FreeSurfer surfaces.

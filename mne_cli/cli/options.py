@@ -28,16 +28,19 @@ def _unit_warning(ctx, param, given: str, meant: str) -> None:
 
 
 class Millimetres(click.ParamType):
-    """A length in millimetres, converted to metres.
+    """A finite length in millimetres, converted to metres.
 
-    ``plausible_from`` (mm): a nonzero value smaller than this was probably
-    given in metres; it is used as given, with a warning.
+    ``sign``: "any", "nonnegative" (a distance) or "positive" (a size); a
+    value of the wrong sign is a usage error. ``plausible_from`` (mm): a
+    nonzero value smaller than this was probably given in metres; it is used
+    as given, with a warning.
     """
 
     name = "mm"
 
-    def __init__(self, plausible_from: float = 0.0):
+    def __init__(self, plausible_from: float = 0.0, sign: str = "any"):
         self.plausible_from = plausible_from
+        self.sign = sign
 
     def convert(self, value, param, ctx):
         if isinstance(value, float):
@@ -46,15 +49,25 @@ class Millimetres(click.ParamType):
             mm = float(value)
         except ValueError:
             self.fail(f"{value!r} is not a length in millimetres", param, ctx)
+        if not np.isfinite(mm):
+            self.fail(f"{value!r} is not a finite length in millimetres", param, ctx)
+        if (self.sign == "positive" and mm <= 0) or (self.sign == "nonnegative" and mm < 0):
+            wanted = "greater than 0" if self.sign == "positive" else "0 or more"
+            self.fail(f"{value!r}: the length must be {wanted} (mm)", param, ctx)
         if 0 < abs(mm) < self.plausible_from:
             _unit_warning(ctx, param, value, f"{mm * MM_PER_M:g}")
         return mm / MM_PER_M
 
 
 class MillimetreTriple(click.ParamType):
-    """Three colon-separated numbers in millimetres -> array (3,) in metres."""
+    """Three colon-separated finite numbers in millimetres -> array (3,) in metres.
+
+    A point farther than ``MAX_ORIGIN_MM`` from the frame's origin is a
+    usage error: head and MRI frames have their origin inside the head.
+    """
 
     name = "x:y:z"
+    MAX_ORIGIN_MM = 200.0
 
     def convert(self, value, param, ctx):
         if isinstance(value, np.ndarray):
@@ -66,6 +79,12 @@ class MillimetreTriple(click.ParamType):
             mm = np.array([float(p) for p in parts])
         except ValueError:
             self.fail(f"{value!r} is not three colon-separated numbers in mm (x:y:z)", param, ctx)
+        if not np.isfinite(mm).all():
+            self.fail(f"{value!r}: the coordinates must be finite numbers in mm", param, ctx)
+        if np.linalg.norm(mm) > self.MAX_ORIGIN_MM:
+            self.fail(f"{value!r} is {np.linalg.norm(mm):.0f} mm from the origin of the frame, "
+                      f"outside any head (at most {self.MAX_ORIGIN_MM:g} mm); coordinates are "
+                      "in mm", param, ctx)
         # A head-sized origin has some coordinate of a millimetre or more.
         if 0 < np.abs(mm).max() < 1:
             _unit_warning(ctx, param, value, ":".join(f"{c * MM_PER_M:g}" for c in mm))
@@ -75,10 +94,26 @@ class MillimetreTriple(click.ParamType):
 MM = Millimetres()
 MM_TRIPLE = MillimetreTriple()
 #: Lengths whose plausible values start at 0.1 mm (distances to surfaces,
-#: shifts), 1 mm (grids, spacings, exclusion radii) and 10 mm (head radii).
-MM_SMALL = Millimetres(plausible_from=0.1)
-MM_GRID = Millimetres(plausible_from=1.0)
-MM_RADIUS = Millimetres(plausible_from=10.0)
+#: shifts), 1 mm (grids, spacings, exclusion radii) and 10 mm (head radii);
+#: each also refuses values of the wrong sign.
+MM_SMALL = Millimetres(plausible_from=0.1)                       # shifts: either sign
+MM_DISTANCE = Millimetres(plausible_from=0.1, sign="nonnegative")  # --mindist
+MM_GRID = Millimetres(plausible_from=1.0, sign="positive")        # grids, spacings
+MM_EXCLUDE = Millimetres(plausible_from=1.0, sign="nonnegative")  # --exclude, --dist
+MM_RADIUS = Millimetres(plausible_from=10.0, sign="positive")     # head radii
+
+
+class NeededOption(click.Option):
+    """An option the command cannot run without, but checks itself.
+
+    The command raises its own usage error when the option is missing (with
+    MNE-C's wording); ``--help`` and the man page still show it as required.
+    """
+
+    needed = True
+
+    def get_help_extra(self, ctx: click.Context) -> dict:
+        return {**super().get_help_extra(ctx), "required": "required"}
 
 
 def _count_verbosity(step):

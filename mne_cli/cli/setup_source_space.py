@@ -20,15 +20,16 @@ logger = logging.getLogger(__name__)
 
 
 @tool_command("mne_setup_source_space")
-@click.option("--subject", envvar="SUBJECT", help="Subject name (default: $SUBJECT).")
+@click.option("--subject", envvar="SUBJECT", metavar="NAME", help="Subject name (default: $SUBJECT).")
 @click.option("--spacing", type=MM_GRID,
               help="Source spacing in mm (default 7; graph-distance decimation).")
-@click.option("--ico", type=int,
+@click.option("--ico", type=int, metavar="GRADE",
               help="Icosahedron grade k > 0 (ico-k), or octahedron grade -k for k < 0 (oct-k).")
-@click.option("--oct", "oct_", type=int, help="Octahedron grade (same as --ico -k).")
+@click.option("--oct", "oct_", type=int, metavar="GRADE", help="Octahedron grade (same as --ico -k).")
 @click.option("--surface", "--surf", "surface", default="white", show_default=True,
+              metavar="NAME",
               help="Surface name: lh.<name> and rh.<name> in $SUBJECTS_DIR/<subject>/surf.")
-@click.option("--morph", help="Make the source space on --subject, then morph it to this "
+@click.option("--morph", metavar="SUBJECT", help="Make the source space on --subject, then morph it to this "
                               "subject (written to the morph subject's bem folder).")
 @click.option("--src", "src_file", type=click.Path(dir_okay=False),
               help="Output file instead of the standard bem/<subject>-<spacing>-src.fif.")

@@ -62,21 +62,22 @@ def surface_sources(raw_args: list[str]):
               help="Start a surface read from a FreeSurfer binary file.")
 @click.option("--tri", multiple=True, type=click.Path(dir_okay=False),
               help="Start a surface read from an ASCII .tri file.")
-@click.option("--id", "ids", multiple=True, type=int,
+@click.option("--id", "ids", multiple=True, type=int, metavar="ID",
               help="Surface id: 1 inner skull, 3 outer skull, 4 scalp.")
-@click.option("--sigma", multiple=True, type=float, help="Conductivity inside the surface, S/m.")
+@click.option("--sigma", multiple=True, type=float, metavar="S/M", help="Conductivity inside the surface, S/m.")
 @click.option("--shift", multiple=True, type=MM_SMALL,
               help="Move vertices outward along their normals by this many mm.")
 @click.option("--swap", multiple=True, is_flag=True, flag_value=True,
               help="Swap the vertex order of every triangle (.tri only).")
 @click.option("--meters", multiple=True, is_flag=True, flag_value=True,
               help=".tri coordinates are in metres.")
-@click.option("--ico", multiple=True, type=int, help="Downsample an icosahedral mesh to this grade.")
+@click.option("--ico", multiple=True, type=int, metavar="GRADE", help="Downsample an icosahedral mesh to this grade.")
 @click.option("--fif", type=click.Path(dir_okay=False), help="Output -bem.fif file.")
 @click.option("--check", is_flag=True, help="Check size, completeness, self-intersection and nesting.")
 @click.option("--checkmore", is_flag=True, help="--check plus inter-surface distances.")
-@click.option("--coordf", type=int, default=5, show_default=True,
-              help="Coordinate frame recorded for .tri surfaces.")
+@click.option("--coordf", type=int, default=5, show_default=True, metavar="FRAME",
+              help="FIF coordinate frame number recorded for .tri surfaces: 5 MRI "
+                   "(surface RAS), 4 head; FreeSurfer surfaces are always MRI.")
 @click.option("--force", is_flag=True, help="Accept surfaces with topological defects.")
 @common_options
 def main(fif, check, checkmore, coordf, force, **_per_surface):

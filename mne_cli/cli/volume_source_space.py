@@ -5,10 +5,12 @@ import logging
 import click
 
 from .options import (
+    MM_DISTANCE,
+    MM_EXCLUDE,
     MM_GRID,
     MM_RADIUS,
-    MM_SMALL,
     MM_TRIPLE,
+    NeededOption,
     common_options,
     tool_command,
 )
@@ -23,15 +25,16 @@ logger = logging.getLogger(__name__)
 @click.option("--origin", type=MM_TRIPLE, help="Sphere centre x:y:z in mm, MRI frame (no --surf/--bem).")
 @click.option("--rad", type=MM_RADIUS, default="90", show_default=True, help="Sphere radius in mm.")
 @click.option("--grid", type=MM_GRID, default="5", show_default=True, help="Grid spacing in mm.")
-@click.option("--mindist", type=MM_SMALL, default="5", show_default=True,
+@click.option("--mindist", type=MM_DISTANCE, default="5", show_default=True,
               help="Minimum distance of points from the bounding surface, mm.")
-@click.option("--exclude", type=MM_GRID, default="0", show_default=True,
+@click.option("--exclude", type=MM_EXCLUDE, default="0", show_default=True,
               help="Exclude points closer than this to the centre of mass, mm.")
 @click.option("--mri", type=click.Path(dir_okay=False), help="MGH/MGZ volume: add an interpolator to its voxels.")
 @click.option("--pos", type=click.Path(dir_okay=False), help="Text file of source points (discrete space).")
 @click.option("--head", is_flag=True, help="--pos coordinates are in the head frame.")
 @click.option("--meters", is_flag=True, help="--pos coordinates are in metres.")
-@click.option("--src", "src_file", type=click.Path(dir_okay=False), help="Output -src.fif file.")
+@click.option("--src", "src_file", type=click.Path(dir_okay=False), cls=NeededOption,
+              help="Output -src.fif file.")
 @click.option("--all", "all_", is_flag=True, help="Write every grid point with in-use flags.")
 @common_options
 def main(surf, bem, origin, rad, grid, mindist, exclude, mri, pos, head, meters, src_file, all_):

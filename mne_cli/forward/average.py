@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import re
 from collections.abc import Sequence
 
@@ -57,6 +58,9 @@ def parse_weighted_name(arg: str) -> tuple[str, float]:
     name, sep, tail = arg.rpartition(":")
     if sep and _NUMBER.fullmatch(tail):
         path, weight = name, float(tail)
+    elif sep and name and os.path.isfile(name) and not os.path.exists(arg):
+        raise InputError(f"--fwd {arg!r}: {tail!r} is not a weight; give file[:weight] with "
+                         "a decimal number, e.g. run1-fwd.fif:2")
     else:
         path, weight = arg, 1.0
     if not path:

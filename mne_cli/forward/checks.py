@@ -43,7 +43,8 @@ from .sensors import EEG_LOCATION_MIN_NORM, SensorSet, few
 logger = logging.getLogger(__name__)
 
 #: EEG electrodes farther than this from the BEM scalp are reported (m); a
-#: digitised electrode sits a few mm off an ico-3/ico-4 scalp mesh.
+#: digitised electrode sits a few mm off an ico-3/ico-4 scalp mesh. On a
+#: coarser mesh the limit is half its mean edge (ico-2: ~15 mm).
 EEG_OFF_SCALP_WARN = 0.010
 #: The same for the sphere model, against the --eegrad sphere (m): electrodes
 #: low on a real head (face, mastoids, the reference) lie 3-5 cm off a sphere
@@ -67,8 +68,8 @@ OTHER_KINDS = {3: "stimulus", 102: "bio", 201: "MCG", 202: "EOG", 302: "EMG", 40
                1200: "temperature", 1300: "galvanic", 1400: "eye-tracking"}
 
 
-def unplaced_channels(channels: list[Channel]) -> list[str]:
-    """Names of the MEG or EEG channels without a usable position.
+def position_problem(ch: Channel) -> str | None:
+    """Why a MEG or EEG channel has no usable position (None: it has one).
 
     EEG: the electrode position (``loc[0:3]``, m) is non-finite or closer
     than 20 mm to the origin (MNE-C's rule), or the reference position
@@ -77,20 +78,24 @@ def unplaced_channels(channels: list[Channel]) -> list[str]:
     device origin (no coil sits inside the head), or the frame axes are not
     orthonormal (an all-zero ``loc`` is the common case).
     """
-    names = []
-    for ch in channels:
-        loc = np.asarray(ch.loc, np.float64)
-        if ch.kind == ChannelKind.EEG:
-            bad = (not np.isfinite(loc[:6]).all()
-                   or np.linalg.norm(loc[:3]) < EEG_LOCATION_MIN_NORM)
-        else:
-            axes = loc[3:12].reshape(3, 3)
-            bad = (not np.isfinite(loc[:12]).all()
-                   or np.linalg.norm(loc[:3]) < EEG_LOCATION_MIN_NORM
-                   or np.abs(axes @ axes.T - np.eye(3)).max() > COIL_FRAME_TOLERANCE)
-        if bad:
-            names.append(ch.name)
-    return names
+    loc = np.asarray(ch.loc, np.float64)
+    if ch.kind == ChannelKind.EEG:
+        if not np.isfinite(loc[:3]).all() or np.linalg.norm(loc[:3]) < EEG_LOCATION_MIN_NORM:
+            return "no position"
+        if not np.isfinite(loc[3:6]).all():
+            return "no reference-electrode position"
+        return None
+    if not np.isfinite(loc[:12]).all() or np.linalg.norm(loc[:3]) < EEG_LOCATION_MIN_NORM:
+        return "no position"
+    axes = loc[3:12].reshape(3, 3)
+    if np.abs(axes @ axes.T - np.eye(3)).max() > COIL_FRAME_TOLERANCE:
+        return "a coil orientation that is not orthonormal"
+    return None
+
+
+def unplaced_channels(channels: list[Channel]) -> list[str]:
+    """Names of the channels without a usable position (:func:`position_problem`)."""
+    return [ch.name for ch in channels if position_problem(ch)]
 
 
 def check_positions(meg: list[Channel], eeg: list[Channel], source: str,
@@ -113,9 +118,14 @@ def check_positions(meg: list[Channel], eeg: list[Channel], source: str,
         Naming the first few channels, their count and the fix.
     """
     for channels, what, other in ((eeg, "EEG", meg), (meg, "MEG", eeg)):
-        missing = unplaced_channels(channels)
-        if not missing:
+        problems = {}
+        for ch in channels:
+            problem = position_problem(ch)
+            if problem:
+                problems.setdefault(problem, []).append(ch.name)
+        if not problems:
             continue
+        missing = [name for names in problems.values() for name in names]
         count = f"{len(missing)} of {len(channels)} {what} channels"
         if what == "EEG":
             fix = ("if they are not scalp electrodes (ECG, EOG, EMG, ...), give them their own "
@@ -127,7 +137,12 @@ def check_positions(meg: list[Channel], eeg: list[Channel], source: str,
         if not modalities_given and other and not unplaced_channels(other):
             other_flag = "--meg" if what == "EEG" else "--eeg"
             fix += f"; {other_flag} computes only the {'MEG' if what == 'EEG' else 'EEG'} part"
-        raise InputError(f"{count} of {source} have no position ({few(missing)}): {fix}.")
+        if list(problems) == ["no position"]:
+            listed = f"no position ({few(missing)})"
+        else:
+            listed = "no usable position (" + "; ".join(
+                f"{few(names)}: {problem}" for problem, names in problems.items()) + ")"
+        raise InputError(f"{count} of {source} have {listed}: {fix}.")
 
 
 def log_left_out(channels: list[Channel], meg: bool, eeg: bool) -> None:
@@ -160,8 +175,12 @@ def check_eeg_on_bem_scalp(sensors: SensorSet, scalp: BemSurface, source: str,
     _, _, dist = nearest_surface_points(points, scalp.rr, scalp.tris)
     centre = scalp.rr.mean(axis=0)
     head_radius = np.median(np.linalg.norm(scalp.rr - centre, axis=1))
-    _report_off_scalp(points, labels, dist, centre, head_radius, EEG_OFF_SCALP_WARN,
-                      f"the scalp of {bem_file}", source, trans_file)
+    # A coarse mesh cuts corners (nose, ears, neck) by up to half an edge.
+    edges = scalp.rr[scalp.tris] - scalp.rr[np.roll(scalp.tris, 1, axis=1)]
+    half_edge = np.linalg.norm(edges, axis=-1).mean() / 2
+    _report_off_scalp(points, labels, dist, centre, head_radius,
+                      max(EEG_OFF_SCALP_WARN, half_edge), f"the scalp of {bem_file}", source,
+                      trans_file)
 
 
 def check_eeg_on_sphere(sensors: SensorSet, origin: np.ndarray, radius: float,

@@ -17,6 +17,7 @@ import numpy as np
 from ..bem.model import surface_label
 from ..errors import InputError
 from ..fiff.constants import ChannelKind, Frame, Method, SourceOri, SourceSpaceType
+from ..io.transform import require_rigid
 from ..objects import (
     BemSolution,
     Channel,
@@ -215,6 +216,7 @@ def _sensors(inputs: ForwardInputs, meg_chs, ref_chs, eeg_chs, head_to_frame: Tr
             logger.warning("%s has no device -> head transform; the device and head frames "
                            "are taken to coincide", inputs.meas_file)
             dev_head_t = Transform.identity(Frame.DEVICE, Frame.HEAD)
+        require_rigid(dev_head_t, inputs.meas_file, "device->head")
         grade = current_grade(meg_chs, inputs.meas_file)
         if grade != 0 and inputs.info.comps:
             compensator = compensation_matrix(inputs.info, meg_chs, ref_chs, grade,
@@ -230,7 +232,8 @@ def _sensors(inputs: ForwardInputs, meg_chs, ref_chs, eeg_chs, head_to_frame: Tr
             if unplaced:
                 raise InputError(f"{len(unplaced)} MEG reference channels of {inputs.meas_file} "
                                  f"have no position ({few(unplaced)}); the compensation of "
-                                 f"grade {grade} needs them.")
+                                 f"grade {grade} needs them: restore the channel information "
+                                 "from the original recording.")
             refs = meg_sensors(ref_chs, inputs.coil_defs, ACCURACY_NORMAL, device_to_frame)
             meg = meg.joined(refs)
         sensors["meg"] = meg

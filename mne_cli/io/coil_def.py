@@ -11,10 +11,10 @@ file, the line and the definition.
 
 from __future__ import annotations
 
+import importlib.resources
 import logging
 import math
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -117,11 +117,12 @@ def write_coil_defs(path, text: str) -> None:
 def find_coil_def_file() -> Path:
     """Locate the coil definition file to use.
 
-    ``$MNE_ROOT/share/mne/coil_def.dat`` when ``MNE_ROOT`` is set and that
-    file exists (MNE-C's place); otherwise the copy shipped with mne_cli:
-    ``share/coil_def.dat`` at the top of a source checkout or editable
-    install, then ``<sys.prefix>/share/mne_cli/coil_def.dat`` of a wheel
-    install.
+    In this order, the first that exists: ``$MNE_ROOT/share/mne/coil_def.dat``
+    when ``MNE_ROOT`` is set (MNE-C's place, the override); the copy installed
+    inside the package, ``mne_cli/share/coil_def.dat`` (package data found with
+    :mod:`importlib.resources`, so any install prefix works); ``share/coil_def.dat``
+    at the top of a source checkout (editable install), which is where the
+    packaged copy comes from.
 
     Returns
     -------
@@ -130,7 +131,8 @@ def find_coil_def_file() -> Path:
     Raises
     ------
     InputError
-        None of those files exists; the message lists the places searched.
+        None of those files exists; the message lists the places searched and
+        how to make the file with ``list_coil_def``.
     """
     import mne_cli
 
@@ -138,15 +140,17 @@ def find_coil_def_file() -> Path:
     root = os.environ.get("MNE_ROOT")
     if root:
         candidates.append(Path(root) / "share" / "mne" / "coil_def.dat")
+    packaged = importlib.resources.files("mne_cli") / "share" / "coil_def.dat"
+    if isinstance(packaged, Path):  # not when mne_cli is imported from a zip archive
+        candidates.append(packaged)
     candidates.append(Path(mne_cli.__file__).resolve().parents[1] / "share" / "coil_def.dat")
-    candidates.append(Path(sys.prefix) / "share" / "mne_cli" / "coil_def.dat")
     for candidate in candidates:
         if candidate.is_file():
             return candidate
     searched = ", ".join(str(c) for c in candidates)
-    raise InputError(f"No coil definition file found (searched {searched}); set MNE_ROOT "
-                     "to an MNE installation or regenerate the packaged copy with "
-                     "list_coil_def --out share/coil_def.dat.")
+    raise InputError(f"No coil definition file found (searched {searched}); make one with "
+                     "'mkdir -p DIR/share/mne && list_coil_def --out "
+                     "DIR/share/mne/coil_def.dat' and set MNE_ROOT=DIR, or reinstall mne_cli.")
 
 
 def select_coil_def(defs: list[CoilDef], coil_id: int, accuracy: int) -> CoilDef:

@@ -31,6 +31,7 @@ tkregister RAS of the same volume re-ordered to LIA (:func:`lia_reordering`).
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -176,9 +177,12 @@ def read_mri_header(path) -> MriHeader:
 
     name = os.fspath(path)
     try:
-        header = nibabel.load(name).header
-        vox2ras = np.array(header.get_vox2ras(), np.float64)
-        vox2tkr = np.array(header.get_vox2ras_tkr(), np.float64)
+        # nibabel warns (on stderr) about odd headers; the checks below say it in one line.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            header = nibabel.load(name).header
+            vox2ras = np.array(header.get_vox2ras(), np.float64)
+            vox2tkr = np.array(header.get_vox2ras_tkr(), np.float64)
         dims = tuple(int(d) for d in header.get_data_shape()[:3])
     except FileNotFoundError:
         raise InputError(f"{name}: no such file") from None

@@ -67,14 +67,47 @@ def require_invertible(trans: Transform, name: str) -> Transform:
     return trans
 
 
+#: Largest entry of R R^T - I of a rigid rotation R (float32 storage: ~1e-7).
+RIGID_TOLERANCE = 1e-4
+#: Head, device and MRI frames all have their origins in or near the head (m).
+MAX_TRANSLATION = 0.3
+
+
+def require_rigid(trans: Transform, name: str, what: str) -> Transform:
+    """``trans`` itself if it is a rotation and a head-sized translation.
+
+    Head<->MRI and device->head transforms move a rigid head: a scaled,
+    sheared or mirrored rotation, or a translation of metres (mm written as
+    m), would place every sensor wrongly without any other sign.
+
+    Raises
+    ------
+    InputError
+        Naming ``name``, the ``what`` transform and what is wrong with it.
+    """
+    rotation = trans.matrix[:3, :3]
+    error = np.abs(rotation @ rotation.T - np.eye(3)).max()
+    if error > RIGID_TOLERANCE or np.linalg.det(rotation) < 0:
+        raise InputError(f"{name}: the {what} transform is not a rigid rotation (its rotation "
+                         f"part is scaled, sheared or mirrored: |R R^T - I| = {error:.2g}, "
+                         f"det {np.linalg.det(rotation):.3g}); the file is damaged or holds "
+                         "another kind of transform")
+    shift = np.linalg.norm(trans.matrix[:3, 3])
+    if shift > MAX_TRANSLATION:
+        raise InputError(f"{name}: the {what} transform moves by {shift:.3g} m, far more "
+                         "than a head; was the translation written in mm instead of m?")
+    return trans
+
+
 def read_head_mri_transform(path) -> Transform:
     """The MRI -> head transform of a FIF file (inverted if stored head -> MRI).
 
     Mirrors MNE-C's ``--mri`` handling (SPEC section 3.6): any FIF file with
     such a transform will do (``-trans.fif``, ``COR-*.fif``, forward or inverse
-    file).
+    file). It must be rigid (:func:`require_rigid`).
     """
-    return read_trans(path).towards(Frame.MRI, Frame.HEAD)
+    trans = read_trans(path).towards(Frame.MRI, Frame.HEAD)
+    return require_rigid(trans, os.fspath(path), "head<->MRI")
 
 
 def read_head_mri_transform_any(path) -> Transform:
@@ -95,7 +128,8 @@ def read_head_mri_transform_any(path) -> Transform:
         raise InputError(f"{name}: cannot be read ({err.strerror})") from None
     if head == int(Kind.FILE_ID).to_bytes(4, "big") or head[:2] == b"\x1f\x8b":
         return read_head_mri_transform(name)
-    return read_trans_text(name).towards(Frame.MRI, Frame.HEAD)
+    return require_rigid(read_trans_text(name).towards(Frame.MRI, Frame.HEAD), name,
+                         "head<->MRI")
 
 
 def write_trans(path, trans: Transform) -> None:
