@@ -57,6 +57,10 @@ def first_existing(candidates: Iterable[Path]) -> Path | None:
 
 
 def refuse_overwrite(path: Path, overwrite: bool) -> None:
-    """Stop before any work when the output exists and --overwrite was not given."""
+    """Stop before any work when the output exists and --overwrite was not given,
+    or when it could not be written (:func:`mne_cli.atomic.check_output`)."""
+    from .atomic import check_output
+
     if path.exists() and not overwrite:
         raise InputError(f"{path} already exists; give --overwrite to replace it")
+    check_output(path)

@@ -82,3 +82,27 @@ def test_fif_transform_given_as_trans(sample_forward_inputs, tmp_path):
     a, b = (read_forward(out[f]) for f in ("--mri", "--trans"))
     np.testing.assert_array_equal(a.meg.sol, b.meg.sol)
     np.testing.assert_array_equal(a.mri_head_t.matrix, b.mri_head_t.matrix)
+
+
+@pytest.mark.parametrize("noswap, wound, fix", [
+    (False, "outward", "add --noswap"),     # already counterclockwise, then swapped
+    (True, "inward", "run without --noswap"),
+])
+def test_setup_forward_model_swap_hint_fits_the_command(tmp_path, noswap, wound, fix):
+    """Inward triangles: the hint names mne_setup_forward_model's option, not surf2bem's."""
+    from mne_cli.geometry.icosahedron import icosahedron
+    from mne_cli.io.surface import write_tri
+
+    rr, tris = icosahedron(3)
+    if wound == "inward":
+        tris = tris[:, [0, 2, 1]]
+    bem = tmp_path / "subj" / "bem"
+    bem.mkdir(parents=True)
+    write_tri(bem / "inner_skull.tri", rr * 0.08, tris)
+    args = ["--subject", "subj", "--homog", "--nosol"] + (["--noswap"] if noswap else [])
+    result = CliRunner().invoke(_main("mne_setup_forward_model"), args + ["-q"],
+                                env={"SUBJECTS_DIR": str(tmp_path)})
+    line = _error_line(result)
+    assert result.exit_code == 1 and "wound inward" in line and line.endswith(fix + (
+        " (these .tri triangles are already counterclockwise)" if not noswap else ""))
+    assert "--swap after --tri" not in line

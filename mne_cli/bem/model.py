@@ -63,6 +63,9 @@ class SurfaceSource:
     swap: bool = False
     meters: bool = False
     ico: int | None = None
+    #: What fixes triangles wound inward, in the calling command's syntax
+    #: (None: surf2bem's "add --swap after --tri" for .tri files).
+    swap_fix: str | None = None
 
     @property
     def name(self) -> str:
@@ -226,8 +229,8 @@ def check_complete(item: _Named) -> None:
         return
     at = "at ({:.1f}, {:.1f}, {:.1f}) mm".format(*(centre * MM_PER_M))
     if abs(total + 1) <= SOLID_ANGLE_TOLERANCE:
-        hint = ("its triangles are wound inward"
-                + ("; add --swap after --tri" if item.source.ascii else ""))
+        fix = item.source.swap_fix or ("add --swap after --tri" if item.source.ascii else "")
+        hint = "its triangles are wound inward" + (f"; {fix}" if fix else "")
     else:
         hint = "it has a hole or is not closed"
     raise GeometryError(f"Surface {item.name} is not complete: the solid angles seen from its "

@@ -25,6 +25,7 @@ def main(inputs, out_file):
     source orientation and coordinate frame. The output is the first input
     with its gain matrices replaced by the weighted average.
     """
+    from ..atomic import check_output
     from ..forward.average import (
         average_forwards,
         normalise_weights,
@@ -40,6 +41,7 @@ def main(inputs, out_file):
         if os.path.realpath(path) == out_real or _same_file(path, out_file):
             raise click.UsageError(f"--out names the input {path} itself; choose another "
                                    "output file")
+    check_output(out_file, "--out")
     weights = [w for _, w in parsed]
     forwards = []
     for path, weight in zip(names, normalise_weights(weights, names)):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from ..subject import (
     first_existing,
     newest,
@@ -123,6 +123,15 @@ def _neuromag_sets(subject: str | None) -> Path | None:
         return None  # no subject: the transform can only be next to the measurement
 
 
+def _make_destdir(folder: Path) -> None:
+    """--destdir is made with its parents when missing, as MNE-C's script did (mkdir -p)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"--destdir {folder}: cannot make the folder ({err.strerror})") \
+            from None
+
+
 def default_forward_name(meas: Path, meg: bool, eeg: bool, spacing: str) -> str:
     """``<meas stem>-<meg|eeg|meg-eeg>-<spacing>-fwd.fif``, e.g. sample_audvis-meg-oct-6-fwd.fif."""
     stem = _strip_fif(meas.name)
@@ -166,8 +175,8 @@ def _strip_fif(name: str) -> str:
                    "-trans.fif file.")
 @click.option("--fwd", "fwd_file", metavar="FILE", help="Output file name (default <meas stem>-<meg|eeg|meg-"
                                         "eeg>-<spacing>-fwd.fif).")
-@click.option("--destdir", type=click.Path(file_okay=False),
-              help="Directory for the output (default: that of --meas).")
+@click.option("--destdir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Directory for the output (default: that of --meas); made if missing.")
 @click.option("--mindist", type=MM_DISTANCE, default="0", show_default=True,
               help="Drop sources closer than this to the inner skull, mm.")
 @click.option("--megonly", is_flag=True, help="MEG only (no EEG).")
@@ -217,6 +226,8 @@ def main(subject, meas_file, spacing, src_file, bem, mri_file, trans_file, fwd_f
         wanted = "MEG" if megonly else "EEG" if eegonly else "MEG or EEG"
         raise InputError(f"{meas} has no {wanted} channels to compute")
     out_dir = Path(destdir) if destdir else None
+    if out_dir is not None:
+        _make_destdir(out_dir)
     if fwd_file is None:
         name = default_forward_name(meas, meg, eeg, spacing_of(src, subject) if src_file
                                     else spacing)

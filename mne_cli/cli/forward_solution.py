@@ -125,6 +125,7 @@ def run_forward(*, src_file, meas_file, fwd_file, mri_head_t, trans_name, bem=No
     chose them (default: whether ``meg`` or ``eeg`` is set), which changes
     only the advice of errors. mne_do_forward_solution calls this too.
     """
+    from ..atomic import check_output
     from ..fiff.constants import ChannelKind
     from ..forward.compute import ForwardInputs, SphereModel, compute_forward
     from ..forward.labels import restrict_to_labels
@@ -135,6 +136,9 @@ def run_forward(*, src_file, meas_file, fwd_file, mri_head_t, trans_name, bem=No
     from ..io.meas import read_meas_info
     from ..io.source_space import read_source_spaces
 
+    check_output(fwd_file, "--fwd")
+    if mindistout:
+        check_output(mindistout, "--mindistout")
     spaces = read_source_spaces(src_file)
     if all_:
         spaces = activate_all(spaces)

@@ -26,10 +26,13 @@ def main(out_path: str | None, in_path: str | None, coil_id: int | None) -> None
     Without --in the built-in definitions are listed; the standard file is
     made with: list_coil_def --out $MNE_ROOT/share/mne/coil_def.dat
     """
+    from ..atomic import check_output
     from ..coil_defs import builtin_coil_defs, default_program_line, format_coil_defs
     from ..errors import InputError
     from ..io.coil_def import read_coil_defs, write_coil_defs
 
+    if out_path is not None:
+        check_output(out_path, "--out")
     defs = read_coil_defs(in_path) if in_path else builtin_coil_defs()
     if coil_id is not None:
         defs = [coil for coil in defs if coil.coil_id == coil_id]

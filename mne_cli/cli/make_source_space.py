@@ -99,6 +99,7 @@ def main(subject, surfaces, spacing, ico, oct_, all_, morph, src_file, cps, dist
       make_source_space --subject sample --ico -6 --dist 7 \\
                         --src sample-oct-6-src.fif
     """
+    from ..atomic import check_output
     from ..io.source_space import write_source_spaces
 
     ctx = click.get_current_context()
@@ -111,6 +112,7 @@ def main(subject, surfaces, spacing, ico, oct_, all_, morph, src_file, cps, dist
         owner = morph or subject_name(subject, why)
         src_file = (subjects_dir(why) / owner / "bem"
                     / source_space_name(owner, spacing_label(spacing_edges, grade)))
+    check_output(src_file, "--src")
     spaces = build_source_spaces(paths, spacing_edges, grade, subject, morph, dist)
     write_source_spaces(src_file, spaces, command_line(ctx))
 

@@ -13,17 +13,23 @@ logger = logging.getLogger(__name__)
 
 
 def default_solution_name(bem_file: str) -> str:
-    """``x-bem.fif`` -> ``x-bem-sol.fif`` (strip .fif, -sol and -bem, add -bem-sol.fif)."""
-    stem = bem_file
+    """``x-bem.fif`` -> ``x-bem-sol.fif`` (strip .fif, -sol and -bem, add -bem-sol.fif).
+
+    A gzipped ``x-bem.fif.gz`` gives ``x-bem-sol.fif.gz``.
+    """
+    gz = ".gz" if bem_file.endswith(".fif.gz") else ""
+    stem = bem_file.removesuffix(gz)
     for suffix in (".fif", "-sol", "-bem"):
         stem = stem.removesuffix(suffix)
-    return stem + "-bem-sol.fif"
+    return stem + "-bem-sol.fif" + gz
 
 
 def bem_file_names(name: str) -> tuple[str, str]:
-    """(``x-bem.fif``, ``x-bem-sol.fif``) for a BEM given as x, x-bem.fif or x-bem-sol.fif."""
+    """(``x-bem.fif``, ``x-bem-sol.fif``) for a BEM given as x, x-bem.fif or x-bem-sol.fif
+    (``.fif.gz`` names keep their ending)."""
     solution = default_solution_name(name)
-    return solution.removesuffix("-sol.fif") + ".fif", solution
+    gz = ".gz" if solution.endswith(".gz") else ""
+    return solution.removesuffix("-sol.fif" + gz) + ".fif" + gz, solution
 
 
 @tool_command("prepare_bem_model")
@@ -42,6 +48,7 @@ def main(bem_file, sol_file, method):
     isolated-skull approach applies when the skull conductivity is at most a
     tenth of the brain's.
     """
+    from ..atomic import check_output
     from ..bem.solution import make_bem_solution
     from ..io.bem import read_bem_surfaces, write_bem_solution
 
@@ -49,6 +56,7 @@ def main(bem_file, sol_file, method):
     sol_file = sol_file or default_solution_name(bem_file)
     if os.path.abspath(sol_file) == os.path.abspath(bem_file):
         raise click.UsageError("--sol names the --bem input itself; choose another output file")
+    check_output(sol_file, "--sol")
     surfaces = read_bem_surfaces(bem_file)
     with TerminalProgress() as progress:
         solution = make_bem_solution(surfaces, method, source=bem_file, progress=progress)

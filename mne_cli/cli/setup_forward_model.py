@@ -3,7 +3,10 @@
 Reads the subject's ``bem/{inner_skull,outer_skull,outer_skin}.surf`` (or
 ``.tri``), writes ``bem/<model>-bem.fif`` and, unless --nosol,
 ``bem/<model>-bem-sol.fif``, through the same core as surf2bem and
-prepare_bem_model (no subprocess).
+prepare_bem_model (no subprocess). The solution is computed before anything
+is written, and the model file is moved into place only after the solution
+file was written, so a failed run leaves no new file behind and earlier ones
+untouched.
 """
 
 import logging
@@ -11,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from ..atomic import staged_output
 from ..errors import InputError
 from ..fiff.constants import BemSurfId
 from ..subject import first_existing, refuse_overwrite, subject_dir
@@ -28,19 +32,21 @@ LAYERS = (("outer_skin", BemSurfId.HEAD, "scalpc", "scalpshift"),
 
 
 @tool_command("mne_setup_forward_model")
-@click.option("--subject", envvar="SUBJECT", help="Subject name (default: $SUBJECT).")
+@click.option("--subject", envvar="SUBJECT", metavar="NAME",
+              help="Subject name (default: $SUBJECT).")
 @click.option("--surf", is_flag=True,
               help="Read FreeSurfer surfaces (bem/<name>.surf) instead of ASCII .tri files.")
-@click.option("--ico", type=int,
-              help="Downsample the (ico-6 watershed) surfaces to this icosahedron grade; "
-                   "4 gives 5120 triangles.")
+@click.option("--ico", type=int, metavar="GRADE",
+              help="Downsample the surfaces to this icosahedron grade: the watershed "
+                   "surfaces are ico-5 (20480 triangles), 4 gives 5120 and 3 gives 1280 "
+                   "triangles a surface. Without --ico the surfaces are used as they are.")
 @click.option("--homog", is_flag=True,
               help="Single-compartment model: the inner skull only (MEG only).")
-@click.option("--brainc", type=float, default=0.3, show_default=True,
+@click.option("--brainc", type=float, metavar="S/M", default=0.3, show_default=True,
               help="Brain conductivity, S/m.")
-@click.option("--skullc", type=float, default=0.006, show_default=True,
+@click.option("--skullc", type=float, metavar="S/M", default=0.006, show_default=True,
               help="Skull conductivity, S/m.")
-@click.option("--scalpc", type=float, default=0.3, show_default=True,
+@click.option("--scalpc", type=float, metavar="S/M", default=0.3, show_default=True,
               help="Scalp conductivity, S/m.")
 @click.option("--innershift", type=MM_SMALL, default="0", show_default=True,
               help="Move the inner skull outwards along its normals, mm.")
@@ -52,7 +58,7 @@ LAYERS = (("outer_skin", BemSurfId.HEAD, "scalpc", "scalpshift"),
 @click.option("--noswap", is_flag=True,
               help="The .tri triangles are already counterclockwise (ignored with --surf).")
 @click.option("--meters", is_flag=True, help=".tri coordinates are in metres.")
-@click.option("--model", help="Model name: writes bem/<model>-bem.fif (default "
+@click.option("--model", metavar="NAME", help="Model name: writes bem/<model>-bem.fif (default "
                               "<subject>-<ntri>[-<ntri>-<ntri>]).")
 @click.option("--overwrite", is_flag=True, help="Replace existing model files.")
 @common_options
@@ -62,8 +68,8 @@ def main(subject, surf, ico, homog, brainc, skullc, scalpc, innershift, outershi
 
     Reads bem/inner_skull, bem/outer_skull and bem/outer_skin (.tri, or .surf
     with --surf; a <subject>- prefix on the file names is also accepted),
-    checks them (complete, outward, nested, not intersecting), writes
-    bem/<model>-bem.fif and then computes the linear-collocation solution
+    checks them (complete, outward, nested, not intersecting), computes the
+    linear-collocation solution and writes bem/<model>-bem.fif and
     bem/<model>-bem-sol.fif. The default model name counts the triangles:
     <subject>-5120-5120-5120 (scalp, outer skull, inner skull), or
     <subject>-5120 with --homog. Shifts are in mm, conductivities in S/m.
@@ -84,6 +90,9 @@ def main(subject, surf, ico, homog, brainc, skullc, scalpc, innershift, outershi
               "scalpshift": scalpshift, "outershift": outershift, "innershift": innershift}
     extension = ".surf" if surf else ".tri"
     sources = []
+    # .tri files are swapped unless --noswap: inward triangles mean the other choice.
+    swap_fix = ("run without --noswap" if noswap else
+                "add --noswap (these .tri triangles are already counterclockwise)")
     for stem, surf_id, sigma, shift in LAYERS[2:] if homog else LAYERS:
         path = first_existing([bem_dir / f"{stem}{extension}",
                                bem_dir / f"{home.name}-{stem}{extension}"])
@@ -92,7 +101,8 @@ def main(subject, surf, ico, homog, brainc, skullc, scalpc, innershift, outershi
             raise InputError(f"{bem_dir / (stem + extension)}: no such surface{hint}")
         sources.append(SurfaceSource(str(path), ascii=not surf, id=surf_id,
                                      sigma=values[sigma], shift=values[shift],
-                                     swap=not surf and not noswap, meters=meters, ico=ico))
+                                     swap=not surf and not noswap, meters=meters, ico=ico,
+                                     swap_fix=None if surf else swap_fix))
     surfaces = make_bem_surfaces(sources, check=True)
     if model is None:
         counts = {s.id: len(s.tris) for s in surfaces}
@@ -101,12 +111,18 @@ def main(subject, surf, ico, homog, brainc, skullc, scalpc, innershift, outershi
     bem_file, sol_file = map(Path, bem_file_names(str(bem_dir / model)))
     for path in (bem_file,) if nosol else (bem_file, sol_file):
         refuse_overwrite(path, overwrite)
-    write_bem_surfaces(bem_file, surfaces)
+    solution = None
+    if not nosol:
+        with TerminalProgress() as progress:
+            solution = make_bem_solution(surfaces, "linear", source=str(bem_file),
+                                         progress=progress)
+    # The model file is moved into place last, after its solution was written:
+    # a failed run leaves no model without its solution, and earlier files as
+    # they were.
+    with staged_output(bem_file) as staged:
+        write_bem_surfaces(staged, surfaces)
+        if solution is not None:
+            write_bem_solution(sol_file, solution, command_line(ctx))
     logger.info("Wrote %s", bem_file)
-    if nosol:
-        return
-    with TerminalProgress() as progress:
-        solution = make_bem_solution(surfaces, "linear", source=str(bem_file),
-                                     progress=progress)
-    write_bem_solution(sol_file, solution, command_line(ctx))
-    logger.info("Wrote %s", sol_file)
+    if solution is not None:
+        logger.info("Wrote %s", sol_file)

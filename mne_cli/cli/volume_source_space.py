@@ -46,6 +46,7 @@ def main(surf, bem, origin, rad, grid, mindist, exclude, mri, pos, head, meters,
     space. With --pos the listed points form a discrete source space and the
     grid options are ignored.
     """
+    from ..atomic import check_output
     from ..errors import InputError
     from ..fiff.constants import Frame
     from ..io.source_space import write_source_spaces
@@ -58,6 +59,7 @@ def main(surf, bem, origin, rad, grid, mindist, exclude, mri, pos, head, meters,
     ctx = click.get_current_context()
     if src_file is None:
         raise click.UsageError("--src is required: name the output -src.fif file")
+    check_output(src_file, "--src")
     if pos is not None:
         logger.info("Discrete source space from %s (%s, %s frame); grid options are ignored",
                     pos, "m" if meters else "mm", "head" if head else "MRI")

@@ -5,7 +5,7 @@ reverse; both dispatch on the type code, and scalar element sizes come from
 ``constants.SCALAR_DTYPES``. Decoded values:
 
 * scalar types: 1-D numpy array in native byte order
-* string: ``str`` (Latin-1)
+* string: ``str`` (see :func:`encode_string` and :func:`decode_string`)
 * id, ch_info, dig_point, coord_trans: the dataclasses of ``objects``
 * dir_entry: int array, shape (n, 4): kind, type, size, position
 * dense matrix: numpy array with the stored shape
@@ -15,6 +15,8 @@ reverse; both dispatch on the type code, and scalar element sizes come from
 
 from __future__ import annotations
 
+import html
+import re
 import struct
 from dataclasses import dataclass
 
@@ -161,7 +163,29 @@ def _decode_coord_trans(payload, where):
 
 
 def _decode_string(payload, where):
-    return bytes(payload).decode("latin-1")
+    return decode_string(payload)
+
+
+#: MNE-Python's ``_read_string`` (mne/_fiff/tag.py, 1.13) unescapes a string
+#: with ``html.unescape`` only when it holds a character reference of exactly
+#: six digits.
+_UNESCAPE_TRIGGER = re.compile(r"&#[0-9a-fA-F]{6};")
+
+
+def decode_string(data: bytes) -> str:
+    """The text of a FIF string payload, read as MNE-Python reads it.
+
+    The bytes are ISO 8859-1 (the FIFF standard), so any byte sequence
+    decodes. As MNE-Python's ``_read_string`` does, a string holding a
+    six-digit character reference (``&#001076;``) is then unescaped with
+    ``html.unescape``; any other string is returned as stored, references
+    included. Both readers therefore give the same text for every file, and
+    the original text for every string :func:`encode_string` wrote.
+    """
+    text = bytes(data).decode("latin-1")
+    if _UNESCAPE_TRIGGER.search(text):
+        text = html.unescape(text)
+    return text
 
 
 def _decode_void(payload, where):
@@ -265,9 +289,12 @@ def _encode_id(value):
 
 
 def _encode_ch_info(value):
+    """Channel names: 15 Latin-1 bytes at most; a character outside Latin-1
+    becomes ``?`` (``io.meas.write_channels`` keeps such names whole in
+    MNE-Python's extended channel blocks)."""
     out = []
     for ch in _as_list(value):
-        name = ch.name.encode("latin-1")[:15]
+        name = ch.name.encode("latin-1", "replace")[:15]
         out.append(_CH_INFO.pack(
             ch.scanno, ch.logno, ch.kind, ch.range, ch.cal, ch.coil_type,
             *np.asarray(ch.loc, np.float64).ravel()[:12], ch.unit, ch.unit_mul, name,
@@ -291,7 +318,39 @@ def _encode_coord_trans(value):
 
 
 def _encode_string(value):
-    return value.encode("latin-1")
+    return encode_string(value)
+
+
+def encode_string(text: str) -> bytes:
+    """The payload of a FIF string tag; never fails.
+
+    FIF strings are ISO 8859-1 (the FIFF standard). Text that fits is stored
+    as it is, byte for byte what MNE-Python's ``write_string``
+    (mne/_fiff/write.py) writes. For a character outside Latin-1 MNE-Python
+    writes an XML decimal character reference (``encode("latin1",
+    errors="xmlcharrefreplace")``: ``д`` -> ``&#1076;``), but its reader
+    (:func:`decode_string`) unescapes only strings that hold a six-digit
+    reference, so it gives back ``&#1076;`` as text. Here the reference is
+    zero-padded to six digits (``&#001076;``, the same XML reference), and
+    every ``&`` of the text is written as ``&#000038;`` too, so that
+    MNE-Python's reader, and ours, give back exactly the original text.
+    The same escaping is used for Latin-1 text that itself holds a six-digit
+    reference, which MNE-Python's reader would otherwise unescape.
+
+    Not recoverable by either reader: lone surrogates and noncharacters
+    (``html.unescape`` makes them U+FFFD or drops them), and a text whose only
+    escaped characters lie above U+F423F (seven-digit references, private-use
+    planes), which is read back with its references as text.
+    """
+    try:
+        data = text.encode("latin-1")
+    except UnicodeEncodeError:
+        pass
+    else:
+        if not _UNESCAPE_TRIGGER.search(text):
+            return data
+    return "".join(c if c != "&" and ord(c) < 256 else f"&#{ord(c):06d};"
+                   for c in text).encode("latin-1")
 
 
 def _encode_void(value):

@@ -5,11 +5,17 @@ mandatory header (FILE_ID, DIR_POINTER = -1, FREE_LIST = -1; SPEC section
 1.2), lets the caller stream blocks and tags, writes the closing NOP with
 ``next = -1`` and only then renames the file into place. If anything fails
 the temporary file is removed and an earlier file at ``path`` is untouched.
+
+A target named ``*.gz`` (``-fwd.fif.gz``) is gzip-compressed into that
+temporary file, as MNE-Python's ``start_file`` (mne/_fiff/write.py) writes
+such names and its reader (``_fiff_get_fid``) reads them; MNE-C reads only
+uncompressed files (SPEC section 1.8), so every other name stays plain.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 import time
 import uuid
@@ -31,6 +37,9 @@ def new_file_id() -> objects.FileId:
 
 
 _STREAM_BYTES = 8 << 20  # slice size when streaming a large matrix
+#: gzip level of .fif.gz outputs, as MNE-Python's ``start_file`` chooses it
+#: (level 9 is "barely smaller but much slower").
+_GZIP_LEVEL = 2
 
 
 class FifWriter:
@@ -117,8 +126,12 @@ class FifWriter:
 
 @contextlib.contextmanager
 def fif_writer(path):
-    """Write a FIF file atomically: ``with fif_writer(p) as w: ...``."""
-    with atomic_output(path) as fid:
+    """Write a FIF file atomically: ``with fif_writer(p) as w: ...``.
+
+    A name ending in ``.gz`` (any case, as MNE-Python decides) is written
+    gzip-compressed; the compressed stream is complete before the rename.
+    """
+    with atomic_output(path) as raw, _compressed_if_gz(raw, path) as fid:
         writer = FifWriter(fid)
         writer.write_id(Kind.FILE_ID, new_file_id())
         writer.write_int(Kind.DIR_POINTER, -1)
@@ -127,3 +140,15 @@ def fif_writer(path):
         if writer._open_blocks:
             raise RuntimeError(f"blocks left open: {writer._open_blocks}")
         fid.write(pack_header(Kind.NOP, Type.VOID, 0, NEXT_NONE))
+
+
+def _compressed_if_gz(raw, path):
+    """``raw`` itself, or a gzip stream into it when ``path`` ends in ``.gz``.
+
+    The gzip header names the uncompressed file (the target's name without
+    ``.gz``, as ``gzip`` and MNE-Python record it), not the temporary file.
+    """
+    name = os.path.basename(os.fspath(path))
+    if not name.lower().endswith(".gz"):
+        return contextlib.nullcontext(raw)
+    return gzip.GzipFile(filename=name, mode="wb", fileobj=raw, compresslevel=_GZIP_LEVEL)

@@ -334,11 +334,12 @@ def write_channels(writer: FifWriter, channels: list[Channel]) -> dict[str, str]
     """One CH_INFO tag per channel, ``scanno`` renumbered 1..n in list order
     (NCHAN is the caller's to write).
 
-    A ch_info struct holds 15 characters of a name (SPEC section 13): longer
-    names are shortened, with a ``-k`` suffix where needed to stay unique,
-    and the full names go into MNE-Python's extended ``FIFFB_CH_INFO``
-    blocks. Returns the full -> on-disk name map, for name lists such as the
-    bad channels.
+    A ch_info struct holds 15 Latin-1 characters of a name (SPEC sections 1.5
+    and 13): longer names are shortened and characters outside Latin-1
+    become ``?``, with a ``-k`` suffix where needed to stay unique, and the
+    full names go into MNE-Python's extended ``FIFFB_CH_INFO`` blocks (as
+    strings, which hold any text: ``fiff.tag.encode_string``). Returns the
+    full -> on-disk name map, for name lists such as the bad channels.
     """
     disk = dict(zip((ch.name for ch in channels), _disk_names([ch.name for ch in channels])))
     for k, ch in enumerate(channels):
@@ -346,8 +347,8 @@ def write_channels(writer: FifWriter, channels: list[Channel]) -> dict[str, str]
                      dataclasses.replace(ch, scanno=k + 1, name=disk[ch.name]))
     shortened = [n for n, d in disk.items() if n != d]
     if shortened:
-        logger.warning("%d channel names are longer than %d characters; MNE-C will see "
-                       "them shortened", len(shortened), _NAME_LENGTH)
+        logger.warning("%d channel names are longer than %d characters or not Latin-1; "
+                       "MNE-C will see them shortened", len(shortened), _NAME_LENGTH)
         for ch in channels:
             with writer.block(Block.CH_INFO):
                 writer.write_string(Kind.CH_DACQ_NAME, ch.name)
@@ -355,20 +356,27 @@ def write_channels(writer: FifWriter, channels: list[Channel]) -> dict[str, str]
 
 
 def _disk_names(names: list[str]) -> list[str]:
-    taken = {n for n in names if len(n) <= _NAME_LENGTH}
+    """The names as a ch_info struct can hold them, unique (see :func:`write_channels`)."""
+    taken = {n for n in names if _fits(n)}
     out = []
     for n in names:
-        if len(n) <= _NAME_LENGTH:
+        if _fits(n):
             out.append(n)
             continue
-        short, k = n[:_NAME_LENGTH], 0
+        latin1 = n.encode("latin-1", "replace").decode("latin-1")
+        short, k = latin1[:_NAME_LENGTH], 0
         while short in taken:
             k += 1
             suffix = f"-{k}"
-            short = n[:_NAME_LENGTH - len(suffix)] + suffix
+            short = latin1[:_NAME_LENGTH - len(suffix)] + suffix
         taken.add(short)
         out.append(short)
     return out
+
+
+def _fits(name: str) -> bool:
+    """Whether a ch_info struct holds ``name`` as it is (15 Latin-1 characters at most)."""
+    return len(name) <= _NAME_LENGTH and all(ord(c) < 256 for c in name)
 
 
 def write_bads(writer: FifWriter, bads: list[str], disk_names: dict[str, str] | None = None) -> None:

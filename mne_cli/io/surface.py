@@ -28,12 +28,40 @@ def read_freesurfer_surface(path) -> tuple[np.ndarray, np.ndarray]:
         rr, tris = nibabel.freesurfer.read_geometry(name)
     except FileNotFoundError:
         raise InputError(f"{name}: no such file") from None
+    except UnicodeDecodeError:
+        # nibabel decodes the "created by" line as UTF-8; that line is only
+        # metadata, so a file with other bytes in it is read here without it.
+        rr, tris = _read_triangle_file(name)
     except (ValueError, OSError, EOFError, IndexError) as err:
         raise InputError(f"{name}: not a readable FreeSurfer surface file ({err})") from None
     rr = np.asarray(rr, np.float64) / MM_PER_M
     tris = np.asarray(tris, np.int64)
     _check_triangles(name, tris, len(rr))
     return rr, tris
+
+
+_TRIANGLE_MAGIC = b"\xff\xff\xfe"
+
+
+def _read_triangle_file(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A FreeSurfer triangle file (SPEC section 3.1) read as nibabel reads it, but
+    with its two header lines skipped as bytes: vertices in mm, 0-based triangles."""
+    try:
+        with open(name, "rb") as fid:
+            data = fid.read()
+        if data[:3] != _TRIANGLE_MAGIC:
+            raise ValueError("not a triangle file")
+        pos = data.index(b"\n", data.index(b"\n", 3) + 1) + 1  # "created by ...\n\n"
+        nvert, ntri = (int(n) for n in np.frombuffer(data, ">i4", 2, pos))
+        if nvert < 0 or ntri < 0:
+            raise ValueError(f"negative counts {nvert}, {ntri}")
+        rr = np.frombuffer(data, ">f4", 3 * nvert, pos + 8)
+        tris = np.frombuffer(data, ">i4", 3 * ntri, pos + 8 + 12 * nvert)
+    except OSError as err:
+        raise InputError(f"{name}: cannot be read ({err.strerror})") from None
+    except ValueError as err:
+        raise InputError(f"{name}: not a readable FreeSurfer surface file ({err})") from None
+    return rr.reshape(-1, 3).astype(np.float64), tris.reshape(-1, 3)
 
 
 def write_freesurfer_surface(path, rr: np.ndarray, tris: np.ndarray) -> None:
