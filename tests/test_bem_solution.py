@@ -48,9 +48,9 @@ def _mne_comparison(tmp_path, surfaces):
     return ours, theirs
 
 
-@pytest.mark.parametrize("grade, concentric", [(3, True), (3, False), (4, True), (4, False)],
-                         ids=["ico3-concentric", "ico3-shifted", "ico4-concentric",
-                              "ico4-shifted"])
+# ico-3 (3 x 642 nodes) runs the same code as finer grades; ico-4 took 3 minutes.
+@pytest.mark.parametrize("grade, concentric", [(3, True), (3, False)],
+                         ids=["ico3-concentric", "ico3-shifted"])
 def test_three_layer_linear_equals_mne(tmp_path, grade, concentric):
     """Linear collocation with the isolated-skull step equals mne.make_bem_solution (1e-6)."""
     ours, theirs = _mne_comparison(tmp_path, three_layer_head(grade, concentric))
@@ -112,16 +112,17 @@ def test_constant_collocation_converges_without_ip():
 
 
 def test_constant_collocation_converges_with_ip():
-    """Constant collocation of the default head (isolated-skull step) from ico-2 to ico-4.
+    """Constant collocation of the default head (isolated-skull step) from ico-1 to ico-3.
 
-    Measured: ico-3 1.1-2.4 %, ico-4 0.4-0.9 % at 0-90 % eccentricity; the
-    90 % dipole goes 10 % -> 2.4 % -> 0.9 %. (ico-4 is a 15360 x 15360
-    system: about 2 GB and a minute and a half.)
+    Measured: the 90 % dipole goes 76 % -> 10 % -> 2.4 %; at ico-3 every
+    dipole (0-90 % eccentricity) is within 1.1-2.4 %. (ico-4, a 15360 x 15360
+    system of 2 GB and a minute and a half, gives 0.4-0.9 %; ico-3 shows the
+    same convergence.)
     """
-    errors = [_sphere_errors(grade, "constant") for grade in (2, 3, 4)]
-    assert (errors[2] < 0.6 * errors[1]).all()
-    assert errors[2].max() < 0.015
-    assert errors[0][-1] > 2 * errors[1][-1] > 4 * errors[2][-1]
+    errors = [_sphere_errors(grade, "constant") for grade in (1, 2, 3)]
+    assert errors[0][-1] > 4 * errors[1][-1] > 16 * errors[2][-1]
+    assert errors[2].max() < 0.025
+    assert (errors[2] < 0.2 * errors[0]).all()
 
 
 def test_solution_metadata():
