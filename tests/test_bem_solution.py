@@ -49,6 +49,7 @@ def _mne_comparison(tmp_path, surfaces):
 
 
 # ico-3 (3 x 642 nodes) runs the same code as finer grades; ico-4 took 3 minutes.
+@pytest.mark.slow
 @pytest.mark.parametrize("grade, concentric", [(3, True), (3, False)],
                          ids=["ico3-concentric", "ico3-shifted"])
 def test_three_layer_linear_equals_mne(tmp_path, grade, concentric):

@@ -94,6 +94,7 @@ def bem_pair(inputs):
     return pair
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("space", ["cortex", "volume"])
 def test_bem_forward_matches_mne(bem_pair, inputs, space):
     ours, ref = bem_pair(space)
@@ -105,6 +106,7 @@ def test_bem_forward_matches_mne(bem_pair, inputs, space):
         assert 0 < ours["nsource"] < total
 
 
+@pytest.mark.slow
 def test_sphere_model_matches_mne(runner, inputs):
     """Sarvas MEG and the Berg-Scherg EEG equal MNE-Python's.
 
@@ -165,6 +167,7 @@ def test_mindistout_lists_the_dropped_points(runner, inputs):
     assert nearest.min() > 1.0
 
 
+@pytest.mark.slow
 def test_inverse_workflow_matches_mne(inputs):
     """The dipole-orientation tutorial's operators from our forward equal MNE's own.
 

@@ -486,6 +486,7 @@ def check_reader(reader, path: Path) -> None:
             assert str(path) in message, message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("reader_name", list(READERS))
 @_seeded
 @FUZZ_SETTINGS

@@ -161,6 +161,7 @@ def test_sphere_picking_equals_mne_synthetic(runner, tmp_path, monkeypatch, subj
     _compare(out, reference)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("grade, spacing, ties", [(4, "ico4", 0), (3, "ico3", 0),
                                                   (-5, "oct5", 24), (-6, "oct6", 48)])
 def test_sphere_picking_equals_mne_refcase(runner, tmp_path, monkeypatch, grade, spacing, ties):

@@ -84,6 +84,7 @@ def test_mne_c_script_outputs_read_by_mne(mne_c_run):
     assert fwd["info"]["nchan"] == 306 and fwd["nsource"] > 0
 
 
+@pytest.mark.slow
 def test_do_forward_solution_matches_mne(mne_c_run, tmp_path, runner):
     """With --accurate (MNE-Python's only coil accuracy) the wrapper equals
     mne.make_forward_solution on the script's own files (relative 1e-6)."""
@@ -148,6 +149,7 @@ def test_setup_source_space_refuses_existing_output(mne_c_run, runner):
     assert target.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_setup_forward_model_three_layers_from_tri(tmp_path, runner):
     """.tri surfaces are swapped by default and named <subject>-<ntri>-<ntri>-<ntri>."""
     mne = pytest.importorskip("mne")

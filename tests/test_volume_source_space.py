@@ -109,6 +109,7 @@ def check_against_mne(path, theirs, grid):
 
 # --- grids bounded by surfaces -------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("grid, mindist", [(7, 5), (5, 5)])
 def test_sample_inner_skull_matches_mne(runner, tmp_path, grid, mindist):
     """--surf inner_skull.surf: same points, flags and neighbours as MNE-Python."""
@@ -129,6 +130,7 @@ def test_bem_inner_skull_matches_mne(runner, tmp_path):
     check_against_mne(out, theirs, 0.006)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("centre", [(0.003, -0.011, 0.041), (0.0, 0.0, 0.0)],
                          ids=["off-axis", "centred"])
 def test_synthetic_surface_matches_mne(runner, tmp_path, centre):
@@ -215,6 +217,7 @@ def test_synthetic_mri_interpolator_matches_mne(runner, tmp_path, synthetic_surf
     assert sums.max() <= 1 + 1e-6 and np.count_nonzero(sums) < len(sums)
 
 
+@pytest.mark.slow
 def test_refcase_t1_interpolator_matches_mne(runner, tmp_path):
     """The sample T1 (86^3 voxels of 3 mm) with a 7 mm grid in the inner skull."""
     mri = REFCASE / "subjects" / "sample" / "mri" / "T1.mgz"
