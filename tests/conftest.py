@@ -29,22 +29,22 @@ REFCASE = DATA_ROOT / "refcase"
 CASES = DATA_ROOT.parent / "cases"
 
 
-def testing_file(relative: str) -> Path:
-    """Path of a file of the MNE testing subset, or skip the test."""
-    path = TESTING / relative
+def _shared(root: Path, relative: str, what: str) -> Path:
+    path = root / relative
     if not path.exists():
-        pytest.skip(f"reference file {relative} not found under {TESTING} "
+        pytest.skip(f"{what} {relative} not found under {root} "
                     "(set MNE_CLI_TESTING_DATA to the shared data folder)")
     return path
+
+
+def testing_file(relative: str) -> Path:
+    """Path of a file of the MNE testing subset, or skip the test."""
+    return _shared(TESTING, relative, "reference file")
 
 
 def case_file(name: str) -> Path:
     """Path of a file of ``shared/cases`` (see its README), or skip the test."""
-    path = CASES / name
-    if not path.exists():
-        pytest.skip(f"case file {name} not found under {CASES} "
-                    "(set MNE_CLI_TESTING_DATA to the shared data folder)")
-    return path
+    return _shared(CASES, name, "case file")
 
 
 @pytest.fixture
