@@ -46,13 +46,15 @@ def staged_output(path):
         yield tmp
 
 
-def check_output(path, option: str = "") -> None:
+def check_output(path, option: str = "", inputs=()) -> None:
     """Refuse, before any work, an output that could not be written at the end.
 
     The output's folder must exist and take a new file (probed by creating
     and removing a temporary file there, so read-only mounts, permissions and
-    quotas all count, for root too), and the output must not be a folder.
-    ``option`` names the command-line option (``--fwd``) for the message.
+    quotas all count, for root too), the output must not be a folder, and it
+    must not be one of ``inputs`` (paths or None): writing it would destroy
+    the recording or surface it is computed from. ``option`` names the
+    command-line option (``--fwd``) for the message.
 
     Raises
     ------
@@ -64,6 +66,10 @@ def check_output(path, option: str = "") -> None:
     given = f"{option} {path}" if option else f"{path}"
     if os.path.isdir(target):
         raise OutputError(f"{given}: is a folder; give the name of the output file")
+    for source in inputs:
+        if source is not None and _same_file(target, source):
+            raise OutputError(f"{given}: this is also an input ({source}); writing it would "
+                              "replace the input: choose another output file")
     if not os.path.isdir(folder):
         raise OutputError(f"{given}: the output folder {folder} does not exist")
     try:
@@ -73,6 +79,16 @@ def check_output(path, option: str = "") -> None:
                           f"({err.strerror})") from None
     os.close(fd)
     os.unlink(probe)
+
+
+def _same_file(target: str, source) -> bool:
+    source = os.path.abspath(os.fspath(source))
+    if os.path.realpath(target) == os.path.realpath(source):
+        return True
+    try:
+        return os.path.samefile(target, source)
+    except OSError:
+        return False
 
 
 def _temporary(path, prefix: str, suffix: str) -> tuple[int, str]:

@@ -148,6 +148,7 @@ def test_model_surfaces_are_picked_by_id():
     (lambda h: setattr(h[2], "coord_frame", Frame.HEAD),
      "Surface inner skull not specified in MRI coordinates"),
     (lambda h: setattr(h[2], "id", 2), "no inner skull surface (id 1) found"),
+    (lambda h: setattr(h[0], "id", 1), "surface id 1 is given to 2 surfaces"),
 ])
 def test_model_errors(change, message):
     head = three_layer_head(1)

@@ -64,9 +64,60 @@ def test_surface_given_as_bem(sample_forward_inputs, tmp_path, surface):
         "--bem", str(path), "-q"])
     line = _error_line(result)
     assert result.exit_code == 1 and str(path) in line and "not a BEM model" in line
-    assert "surf2bem and prepare_bem_model" in line
-    if surface.endswith(".surf"):
-        assert "a FreeSurfer surface" in line
+    assert "surf2bem" in line and "prepare_bem_model" in line
+    assert ("a FreeSurfer surface" if surface.endswith(".surf") else ".tri surface") in line
+
+
+@pytest.mark.parametrize("command, args", [
+    ("prepare_bem_model", ["--bem", "{surface}", "--sol", "{out}"]),
+    ("volume_source_space", ["--bem", "{surface}", "--grid", "10", "--src", "{out}"]),
+])
+def test_surface_given_where_a_bem_is_read(tmp_path, command, args):
+    """Every reader of BEM files says that a surface is not a BEM model."""
+    path = testing_file("subjects/sample/bem/inner_skull.surf")
+    values = {"surface": str(path), "out": str(tmp_path / "x-out.fif")}
+    result = CliRunner().invoke(_main(command), [a.format(**values) for a in args] + ["-q"])
+    line = _error_line(result)
+    assert result.exit_code == 1 and str(path) in line and "a FreeSurfer surface" in line
+    assert "surf2bem" in line
+
+
+@pytest.mark.parametrize("command, args, option", [
+    ("forward_solution", ["--src", "{src}", "--meas", "{meas}", "--notrans", "--fwd", "{meas}"],
+     "--fwd"),
+    ("forward_solution", ["--src", "{src}", "--meas", "{meas}", "--notrans", "--fwd", "{src}"],
+     "--fwd"),
+    ("surf2bem", ["--surf", "{surface}", "--id", "1", "--sigma", "0.3", "--fif", "{surface}"],
+     "--fif"),
+    ("volume_source_space", ["--surf", "{surface}", "--src", "{surface}"], "--src"),
+    ("make_source_space", ["--surf", "{surface}", "--ico", "3", "--src", "{surface}"], "--src"),
+])
+def test_output_that_is_an_input_is_refused(tmp_path, command, args, option):
+    """Writing over an input would destroy the recording or surface itself."""
+    import shutil
+
+    files = {}
+    for key, name in (("surface", "subjects/sample/bem/inner_skull.surf"),
+                      ("meas", "SSS/sample_audvis_trunc_raw_sss.fif"),
+                      ("src", "subjects/fsaverage/bem/fsaverage-vol7-nointerp-src.fif.gz")):
+        files[key] = tmp_path / testing_file(name).name
+        shutil.copy(testing_file(name), files[key])
+    before = {key: path.read_bytes() for key, path in files.items()}
+    result = CliRunner().invoke(_main(command), [a.format(**files) for a in args] + ["-q"])
+    line = _error_line(result)
+    assert result.exit_code == 1 and line.startswith(f"{command}: {option} ")
+    assert "this is also an input" in line
+    assert {key: path.read_bytes() for key, path in files.items()} == before
+
+
+def test_duplicate_surface_ids_are_refused(tmp_path):
+    bem = testing_file("subjects/sample/bem")
+    result = CliRunner().invoke(_main("surf2bem"), [
+        "--surf", str(bem / "inner_skull.surf"), "--id", "1", "--sigma", "0.3",
+        "--surf", str(bem / "outer_skull.surf"), "--id", "1", "--sigma", "0.3",
+        "--fif", str(tmp_path / "dup-bem.fif"), "-q"])
+    line = _error_line(result)
+    assert result.exit_code == 1 and "--id 1 is given to inner_skull.surf too" in line
 
 
 def test_fif_transform_given_as_trans(sample_forward_inputs, tmp_path):

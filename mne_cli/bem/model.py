@@ -329,7 +329,13 @@ def _report_distance(outer: _Named, inner: _Named) -> None:
 
 def validate_sources(sources: list[SurfaceSource]) -> None:
     """Refuse option values no surface can have before any file is read."""
+    seen: dict[int, str] = {}
     for src in sources:
+        if src.id != BemSurfId.UNKNOWN and src.id in seen:
+            raise InputError(f"{src.name}: --id {src.id} is given to {seen[src.id]} too; each "
+                             "surface of a model needs its own id (1 inner skull, 3 outer "
+                             "skull, 4 scalp)")
+        seen[src.id] = src.name
         if src.sigma is not None and not (0 < src.sigma < float("inf")):  # NaN too
             raise InputError(f"{src.name}: --sigma must be a positive, finite conductivity "
                              f"in S/m, not {src.sigma}")

@@ -45,6 +45,12 @@ def select_model_surfaces(surfaces: list[BemSurface], source: str) -> list[BemSu
     (id 1) alone.  Every chosen surface must carry a conductivity and be in
     MRI coordinates.
     """
+    ids = [s.id for s in surfaces]
+    twice = sorted({i for i in ids if ids.count(i) > 1 and i in THREE_LAYER_IDS})
+    if twice:
+        raise InputError(f"{source}: surface id {twice[0]} is given to {ids.count(twice[0])} "
+                         "surfaces; a model needs one surface of each id (remake it with "
+                         "surf2bem, one --id each)")
     by_id = {s.id: s for s in surfaces}
     if all(i in by_id for i in THREE_LAYER_IDS):
         chosen = [by_id[i] for i in THREE_LAYER_IDS]
@@ -60,7 +66,8 @@ def select_model_surfaces(surfaces: list[BemSurface], source: str) -> list[BemSu
                              f"{surface_label(surf)}; add it with surf2bem --sigma")
         if surf.coord_frame != Frame.MRI:
             raise InputError(f"{source}: Surface {surface_label(surf)} not specified in MRI "
-                             "coordinates.")
+                             "coordinates (a .tri surface given to surf2bem with --coordf "
+                             f"{surf.coord_frame}: the BEM needs --coordf 5).")
         if surf.sigma <= 0:
             raise InputError(f"{source}: the conductivity of surface {surface_label(surf)} "
                              f"must be positive, not {surf.sigma} S/m")

@@ -61,12 +61,15 @@ def find_bem(bem: str | None, subject: str | None) -> str:
         if not Path(bem).is_absolute():
             places.append(subject_dir(subject, f"to find --bem {bem}") / "bem" / bem)
         for place in places:
-            if first_existing([place, *map(Path, bem_file_names(str(place)))]):
+            names = [*bem_file_names(str(place)), *bem_file_names(f"{place}-bem.fif.gz")]
+            if first_existing([place, *map(Path, names)]):
                 return str(place)
         raise InputError(f"BEM {bem} not found (looked for <name>, <name>-bem.fif and "
-                         f"<name>-bem-sol.fif in {' and '.join(str(p.parent) for p in places)})")
+                         f"<name>-bem-sol.fif, also .fif.gz, in "
+                         f"{' and '.join(str(p.parent) for p in places)})")
     bem_dir = subject_dir(subject, "to find the newest BEM") / "bem"
-    found = newest(bem_dir.glob("*-bem-sol.fif")) or newest(bem_dir.glob("*-bem.fif"))
+    found = (newest([*bem_dir.glob("*-bem-sol.fif"), *bem_dir.glob("*-bem-sol.fif.gz")])
+             or newest([*bem_dir.glob("*-bem.fif"), *bem_dir.glob("*-bem.fif.gz")]))
     if found is None:
         raise InputError(f"no BEM model in {bem_dir}; make one with mne_setup_forward_model "
                          "or give --bem")
@@ -78,7 +81,7 @@ def find_transform(mri: str | None, trans: str | None, meas: Path,
                    subject: str | None) -> Path:
     """The head<->MRI transform file, by MNE-C's search order (FIF or text)."""
     if mri is not None:
-        candidates = [Path(mri), meas.parent / mri]
+        candidates = list(dict.fromkeys([Path(mri), meas.parent / mri]))  # once each
         sets = _neuromag_sets(subject)
         if sets is not None and not Path(mri).is_absolute():
             candidates.append(sets / mri)
@@ -226,8 +229,6 @@ def main(subject, meas_file, spacing, src_file, bem, mri_file, trans_file, fwd_f
         wanted = "MEG" if megonly else "EEG" if eegonly else "MEG or EEG"
         raise InputError(f"{meas} has no {wanted} channels to compute")
     out_dir = Path(destdir) if destdir else None
-    if out_dir is not None:
-        _make_destdir(out_dir)
     if fwd_file is None:
         name = default_forward_name(meas, meg, eeg, spacing_of(src, subject) if src_file
                                     else spacing)
@@ -235,6 +236,8 @@ def main(subject, meas_file, spacing, src_file, bem, mri_file, trans_file, fwd_f
     else:
         fwd = out_dir / fwd_file if out_dir and not Path(fwd_file).is_absolute() \
             else Path(fwd_file)
+    if out_dir is not None and fwd.parent == out_dir:
+        _make_destdir(out_dir)
     refuse_overwrite(fwd, overwrite)
     logger.info("Source space %s, BEM %s, transform %s -> %s", src, bem_name, trans_path, fwd)
     run_forward(src_file=str(src), meas_file=str(meas), fwd_file=str(fwd),

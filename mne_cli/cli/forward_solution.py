@@ -135,10 +135,14 @@ def run_forward(*, src_file, meas_file, fwd_file, mri_head_t, trans_name, bem=No
     from ..io.label import read_label
     from ..io.meas import read_meas_info
     from ..io.source_space import read_source_spaces
+    from .prepare_bem_model import bem_file_names
 
-    check_output(fwd_file, "--fwd")
+    inputs = [src_file, meas_file, trans_name, eegmodels, *labels]
+    if bem:
+        inputs += [bem, *bem_file_names(bem), *bem_file_names(bem + "-bem.fif.gz")]
+    check_output(fwd_file, "--fwd", inputs)
     if mindistout:
-        check_output(mindistout, "--mindistout")
+        check_output(mindistout, "--mindistout", [*inputs, fwd_file])
     spaces = read_source_spaces(src_file)
     if all_:
         spaces = activate_all(spaces)
@@ -225,10 +229,11 @@ def load_bem(name: str, progress: Progress = SILENT):
     from ..io.bem import read_bem_solution, read_bem_surfaces
     from .prepare_bem_model import bem_file_names
 
-    _refuse_surface_as_bem(name)
     bem_file, sol_file = bem_file_names(name)  # the names surf2bem/prepare_bem_model write
-    if name.endswith((".fif", ".fif.gz")) and os.path.isfile(name) and name != bem_file:
-        sol_file = name  # a solution file named otherwise
+    if os.path.isfile(name) and name != bem_file:
+        sol_file = name  # a solution (or any BEM) file named otherwise
+    elif not os.path.exists(sol_file) and not os.path.exists(bem_file):
+        bem_file, sol_file = bem_file_names(name + "-bem.fif.gz")  # a bare name, gzipped files
     if os.path.exists(sol_file):
         solution = read_bem_solution(sol_file)
         if solution.solution is not None:
@@ -238,26 +243,12 @@ def load_bem(name: str, progress: Progress = SILENT):
     elif os.path.exists(bem_file):
         surfaces, source = read_bem_surfaces(bem_file), bem_file
     else:
-        raise InputError(f"No BEM model found for --bem {name}: neither {sol_file} nor "
-                         f"{bem_file} exists.")
+        plain = bem_file_names(name)
+        raise InputError(f"No BEM model found for --bem {name}: none of {plain[1]}, {plain[0]}, "
+                         f"{sol_file} or {bem_file} exists.")
     logger.info("No precomputed solution in %s; computing the linear-collocation solution",
                 source)
     return make_bem_solution(surfaces, "linear", source=source, progress=progress), source
-
-
-def _refuse_surface_as_bem(name: str) -> None:
-    """A surface file given as --bem: say what it is and how a BEM model is made."""
-    if not os.path.isfile(name) or name.endswith((".fif", ".fif.gz")):
-        return
-    with open(name, "rb") as fid:
-        head = fid.read(4)
-    if head[:2] == b"\x1f\x8b" or head == b"\x00\x00\x00\x64":
-        return  # a FIF file named otherwise
-    what = ("a FreeSurfer surface" if head[:3] == b"\xff\xff\xfe" else
-            "not a FIF file (an ASCII .tri surface?)")
-    raise InputError(f"--bem {name}: this is {what}, not a BEM model; make one from the "
-                     "surfaces with surf2bem and prepare_bem_model (or "
-                     "mne_setup_forward_model) and give its -bem-sol.fif")
 
 
 def _eeg_sphere_fit(models_file, model_name):

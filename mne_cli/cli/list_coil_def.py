@@ -32,7 +32,7 @@ def main(out_path: str | None, in_path: str | None, coil_id: int | None) -> None
     from ..io.coil_def import read_coil_defs, write_coil_defs
 
     if out_path is not None:
-        check_output(out_path, "--out")
+        check_output(out_path, "--out", [in_path])
     defs = read_coil_defs(in_path) if in_path else builtin_coil_defs()
     if coil_id is not None:
         defs = [coil for coil in defs if coil.coil_id == coil_id]

@@ -112,7 +112,7 @@ def main(subject, surfaces, spacing, ico, oct_, all_, morph, src_file, cps, dist
         owner = morph or subject_name(subject, why)
         src_file = (subjects_dir(why) / owner / "bem"
                     / source_space_name(owner, spacing_label(spacing_edges, grade)))
-    check_output(src_file, "--src")
+    check_output(src_file, "--src", paths)
     spaces = build_source_spaces(paths, spacing_edges, grade, subject, morph, dist)
     write_source_spaces(src_file, spaces, command_line(ctx))
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from ..atomic import staged_output
+from ..atomic import check_output, staged_output
 from ..errors import InputError
 from ..fiff.constants import BemSurfId
 from ..subject import first_existing, refuse_overwrite, subject_dir
@@ -93,7 +93,15 @@ def main(subject, surf, ico, homog, brainc, skullc, scalpc, innershift, outershi
     # .tri files are swapped unless --noswap: inward triangles mean the other choice.
     swap_fix = ("run without --noswap" if noswap else
                 "add --noswap (these .tri triangles are already counterclockwise)")
-    for stem, surf_id, sigma, shift in LAYERS[2:] if homog else LAYERS:
+    layers = LAYERS[2:] if homog else LAYERS
+    # Outputs checked before any surface is read: the names are known with
+    # --model or --ico (20 * 4^ico triangles a surface), the folder always.
+    if model is None and ico is not None:
+        model = "-".join([home.name] + [str(20 * 4 ** ico)] * len(layers))
+    check_output(bem_dir / f"{model or home.name}-bem.fif")
+    if model is not None:
+        _refuse_overwrite_model(bem_dir / model, nosol, overwrite)
+    for stem, surf_id, sigma, shift in layers:
         path = first_existing([bem_dir / f"{stem}{extension}",
                                bem_dir / f"{home.name}-{stem}{extension}"])
         if path is None:
@@ -109,8 +117,7 @@ def main(subject, surf, ico, homog, brainc, skullc, scalpc, innershift, outershi
         model = "-".join([home.name] + [str(counts[surf_id])
                                         for _, surf_id, _, _ in LAYERS if surf_id in counts])
     bem_file, sol_file = map(Path, bem_file_names(str(bem_dir / model)))
-    for path in (bem_file,) if nosol else (bem_file, sol_file):
-        refuse_overwrite(path, overwrite)
+    _refuse_overwrite_model(bem_dir / model, nosol, overwrite)
     solution = None
     if not nosol:
         with TerminalProgress() as progress:
@@ -126,3 +133,10 @@ def main(subject, surf, ico, homog, brainc, skullc, scalpc, innershift, outershi
     logger.info("Wrote %s", bem_file)
     if solution is not None:
         logger.info("Wrote %s", sol_file)
+
+
+def _refuse_overwrite_model(model: Path, nosol: bool, overwrite: bool) -> None:
+    """The model's -bem.fif (and -bem-sol.fif) may be replaced only with --overwrite."""
+    bem_file, sol_file = map(Path, bem_file_names(str(model)))
+    for path in (bem_file,) if nosol else (bem_file, sol_file):
+        refuse_overwrite(path, overwrite)

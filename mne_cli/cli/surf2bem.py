@@ -75,9 +75,10 @@ def surface_sources(raw_args: list[str]):
 @click.option("--fif", type=click.Path(dir_okay=False), help="Output -bem.fif file.")
 @click.option("--check", is_flag=True, help="Check size, completeness, self-intersection and nesting.")
 @click.option("--checkmore", is_flag=True, help="--check plus inter-surface distances.")
-@click.option("--coordf", type=int, default=5, show_default=True, metavar="FRAME",
+@click.option("--coordf", type=click.IntRange(4, 5), default=5, show_default=True, metavar="FRAME",
               help="FIF coordinate frame number recorded for .tri surfaces: 5 MRI "
-                   "(surface RAS), 4 head; FreeSurfer surfaces are always MRI.")
+                   "(surface RAS), 4 head; a BEM solution needs 5. FreeSurfer surfaces are "
+                   "always MRI.")
 @click.option("--force", is_flag=True, help="Accept surfaces with topological defects.")
 @common_options
 def main(fif, check, checkmore, coordf, force, **_per_surface):
@@ -103,7 +104,7 @@ def main(fif, check, checkmore, coordf, force, **_per_surface):
     if not sources:
         raise click.UsageError("No surfaces specified: give at least one --surf or --tri")
     if fif is not None:
-        check_output(fif, "--fif")
+        check_output(fif, "--fif", [source.path for source in sources])
     surfaces = make_bem_surfaces(sources, tri_frame=coordf, force=force,
                                  check=check, check_more=checkmore)
     if fif is None:

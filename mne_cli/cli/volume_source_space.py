@@ -59,7 +59,7 @@ def main(surf, bem, origin, rad, grid, mindist, exclude, mri, pos, head, meters,
     ctx = click.get_current_context()
     if src_file is None:
         raise click.UsageError("--src is required: name the output -src.fif file")
-    check_output(src_file, "--src")
+    check_output(src_file, "--src", [surf, bem, mri, pos])
     if pos is not None:
         logger.info("Discrete source space from %s (%s, %s frame); grid options are ignored",
                     pos, "m" if meters else "mm", "head" if head else "MRI")

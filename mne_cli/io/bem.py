@@ -44,8 +44,16 @@ def read_bem_solution(path) -> BemSolution:
     return sol
 
 
+#: First bytes of a FreeSurfer triangle file (``.surf``): magic 0xFFFFFE.
+_FREESURFER_MAGIC = b"\xff\xff\xfe"
+
+
 def _read(path) -> BemSolution:
-    fif = open_fif(path)
+    try:
+        fif = open_fif(path)
+    except FifError:
+        _refuse_surface(path)
+        raise
     bems = fif.root.find_blocks(Block.BEM)
     if not bems:
         raise FifError(f"{fif.name}: no BEM block found; this is not a BEM file")
@@ -59,6 +67,24 @@ def _read(path) -> BemSolution:
     if solution is not None and solution.ndim != 2:
         raise FifError(f"{fif.name}: the BEM solution is not a matrix")
     return BemSolution(surfaces, approx, solution, frame)
+
+
+def _refuse_surface(path) -> None:
+    """A surface file where a BEM model was expected: say so and how to make one."""
+    try:
+        with open(os.fspath(path), "rb") as fid:
+            head = fid.read(3)
+    except OSError:
+        return
+    if head == _FREESURFER_MAGIC:
+        what = "a FreeSurfer surface"
+    elif os.fspath(path).endswith(".tri"):
+        what = "an ASCII .tri surface"
+    else:
+        return
+    raise FifError(f"{os.fspath(path)}: this is {what}, not a BEM model (-bem.fif); make one "
+                   "from the surfaces with surf2bem (or mne_setup_forward_model), and its "
+                   "solution with prepare_bem_model")
 
 
 def _read_surface(name: str, node, default_frame: int) -> BemSurface:
