@@ -41,6 +41,8 @@ def _error_line(result) -> str:
     ("surf2bem", ["\u2014check", "--surf", "x.surf"], "did you mean --check?"),
     ("volume_source_space", ["--grid=5", "-mindist", "5", "--src", "x-src.fif"],
      "did you mean --mindist?"),
+    ("forward_solution", ["-spacing", "7", "--src", "s.fif"],
+     "No such option -spacing: forward_solution has no --spacing either (see --help)"),
 ])
 def test_usage_hints(command, args, expected):
     result = CliRunner().invoke(_main(command), args)

@@ -125,10 +125,15 @@ def _refuse_lookalikes(args: list[str], options: dict, ctx: click.Context) -> No
             meant = "--" + stripped if "--" + stripped in options else "-" + stripped
             raise click.UsageError(f"{arg!r} starts with a typographic dash, not '-' (pasted "
                                    f"from a document?); did you mean {meant}?", ctx)
-        if (name.startswith("-") and not name.startswith("--") and len(name) > 2
-                and name not in options and "--" + stripped in options):
-            raise click.UsageError(f"No such option {name}; long options take two dashes: "
-                                   f"did you mean --{stripped}?", ctx)
+        if name.startswith("-") and not name.startswith("--") and len(name) > 2 \
+                and name not in options:
+            if "--" + stripped in options:
+                raise click.UsageError(f"No such option {name}; long options take two "
+                                       f"dashes: did you mean --{stripped}?", ctx)
+            shorts = {opt[1] for opt in options if len(opt) == 2}
+            if stripped.isalpha() and not set(stripped) <= shorts:  # not -vq
+                raise click.UsageError(f"No such option {name}: {ctx.info_name} has no "
+                                       f"--{stripped} either (see --help)", ctx)
 
 
 def _value_given_to_switch(args: list[str], options: dict) -> str | None:
