@@ -22,7 +22,6 @@ these loops, and the rows of different chunks never overlap.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from ..geometry.surface import (
     incident_triangle_counts,
     triangle_normals,
 )
+from ..parallel import workers
 from ..progress import SILENT, Progress
 from .model import surface_label
 
@@ -231,14 +231,14 @@ def _chunks(nrows: int, ncols: int):
 
 
 def _run(tasks, progress: Progress) -> None:
-    """Run the chunk tasks on up to two threads (the machines we target have two cores)."""
-    workers = min(2, os.cpu_count() or 1, len(tasks))
-    if workers <= 1:
+    """Run the chunk tasks on the worker threads (:func:`mne_cli.parallel.workers`)."""
+    count = workers(len(tasks))
+    if count <= 1:
         for task in tasks:
             task()
             progress.advance()
         return
-    with ThreadPoolExecutor(workers) as pool:
+    with ThreadPoolExecutor(count) as pool:
         for future in as_completed([pool.submit(task) for task in tasks]):
             future.result()
             progress.advance()

@@ -1,6 +1,6 @@
 """Options and value types shared by several commands.
 
-* ``common_options``: ``--version``, ``--verbose``, ``--quiet`` (all commands)
+* ``common_options``: ``--version``, ``--verbose``, ``--quiet``, ``--jobs`` (all commands)
 * ``computation_options``: ``--accurate``, ``--fixed``, ``--all``, ``--mricoord``,
   ``--grad``, ``--allowinside`` (forward_solution, mne_do_forward_solution)
 * ``Millimetres``: a length given in mm on the command line, handed to the
@@ -123,8 +123,19 @@ def _count_verbosity(step):
     return callback
 
 
+def _set_jobs(ctx, param, value):
+    from ..parallel import set_jobs
+
+    set_jobs(value)
+    return value
+
+
 def common_options(func):
-    """``--version``, ``--verbose`` and ``--quiet`` for a command."""
+    """``--version``, ``--verbose``, ``--quiet`` and ``--jobs`` for a command."""
+    func = click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
+                        expose_value=False, callback=_set_jobs,
+                        help="Use at most N threads (default: every core this process may "
+                             "use, capped by $MNE_CLI_NUM_THREADS or $OMP_NUM_THREADS).")(func)
     func = click.option("--quiet", "-q", is_flag=True, expose_value=False,
                         callback=_count_verbosity(-1),
                         help="Only warnings and errors on stderr.")(func)

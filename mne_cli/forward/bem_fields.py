@@ -25,7 +25,8 @@ from ..errors import InputError
 from ..fiff.constants import BemApprox
 from ..geometry.surface import nearest_surface_points, plane_coordinates, triangle_cross
 from ..objects import BemSolution
-from .blocks import WORKERS, as_vectors, inverse_cubed_distances, run_blocks, slices
+from ..parallel import workers
+from .blocks import as_vectors, inverse_cubed_distances, run_blocks, slices
 from .sensors import SensorSet
 from .sphere_meg import MAG_FACTOR
 
@@ -183,7 +184,7 @@ def bem_gain(sources: np.ndarray, nodes: np.ndarray, transfer: np.ndarray,
     # so each plane is a contiguous (N, k) block the GEMM reads directly.
     planes = np.empty((nnode, 3, source_chunk))
     node_blocks = list(slices(nnode, _NODE_BLOCK))
-    with ThreadPoolExecutor(WORKERS) as pool:
+    with ThreadPoolExecutor(workers(len(node_blocks))) as pool:
         for start in range(0, len(sources), source_chunk):
             rq = sources[start:start + source_chunk]
             k = len(rq)

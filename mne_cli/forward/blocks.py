@@ -1,11 +1,11 @@
-"""Sensor-point x target blocks for the MEG kernels, run on two threads.
+"""Sensor-point x target blocks for the MEG kernels, run on the allowed cores.
 
 Every MEG kernel is a sum over a channel's integration points of a weight,
 a per-point vector and a per-(point, target) scalar such as 1/|p - r|^3.
 The vector parts go into small sparse matrices (one per block of whole
 channels), so only the scalar is computed per pair, in blocks of about a
-megabyte that stay in cache; numpy releases the GIL, so two threads keep
-both cores busy.
+megabyte that stay in cache; numpy releases the GIL, so the worker threads
+(:func:`mne_cli.parallel.workers`) keep the cores busy.
 """
 
 from __future__ import annotations
@@ -15,18 +15,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ..parallel import workers
 from .sensors import SensorSet
 
 #: Points per block (whole channels) and targets (sources or nodes) per block.
 POINTS_PER_BLOCK = 512
 TARGETS_PER_BLOCK = 256
-#: The machines we target have two cores.
-WORKERS = 2
 
 
 def run_blocks(sensors: SensorSet, ntargets: int, vectors: Sequence[np.ndarray],
                task: Callable[..., None]) -> None:
-    """Call ``task(channels, points, targets, *combiners)`` for every block, on two threads.
+    """Call ``task(channels, points, targets, *combiners)`` for every block, on worker threads.
 
     ``vectors`` are per-point arrays, shape (npts, 3); for each block of
     whole channels, ``combiners`` holds one stacked sparse combiner per
@@ -39,7 +38,7 @@ def run_blocks(sensors: SensorSet, ntargets: int, vectors: Sequence[np.ndarray],
         combiners = [sensors.stacked_combiner(channels, points, v) for v in vectors]
         blocks.extend((channels, points, targets, *combiners)
                       for targets in slices(ntargets, TARGETS_PER_BLOCK))
-    with ThreadPoolExecutor(WORKERS) as pool:
+    with ThreadPoolExecutor(workers(len(blocks))) as pool:
         for _ in pool.map(lambda block: task(*block), blocks):
             pass  # re-raise any exception of a task
 
