@@ -93,3 +93,35 @@ def test_missing_input_and_same_output(runner, tmp_path):
     write_bem_surfaces(bem, three_layer_head(1))
     result = runner.invoke(main, ["--bem", str(bem), "--sol", str(bem)])
     assert result.exit_code == 2 and "--sol names the --bem input itself" in result.output
+
+
+def test_solution_too_large_for_a_fif_file_is_refused_first(tmp_path, monkeypatch):
+    """A model whose N x N float32 solution exceeds a FIF tag (2 GiB, N > 23170) is
+    refused before the (hours-long) solve, naming N and the ways out; the limit is
+    lowered here so that an ico-2 head shows it."""
+    from click.testing import CliRunner
+
+    from mne_cli.bem import solution as bem_solution
+
+    assert bem_solution.MAX_STORED_UNKNOWNS == 23170   # sqrt((2^31 - 1 - 16) / 4)
+    monkeypatch.setattr(bem_solution, "MAX_STORED_UNKNOWNS", 400)
+    bem = tmp_path / "head-bem.fif"
+    write_bem_surfaces(bem, three_layer_head(2))    # 3 x 162 = 486 unknowns
+    result = CliRunner().invoke(main, ["--bem", str(bem), "--sol", str(tmp_path / "s.fif")])
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()
+    assert "has 486 unknowns" in line and "forward_solution --bem" in line
+    assert "Matrix coefficients" not in result.stderr and not (tmp_path / "s.fif").exists()
+
+
+def test_writer_refuses_a_tag_over_2_gib(tmp_path):
+    """The FIF writer itself never writes a tag whose size does not fit 31 bits."""
+    from mne_cli.errors import OutputError
+    from mne_cli.fiff import fif_writer
+
+    huge = np.lib.stride_tricks.as_strided(np.zeros(1, np.float32), shape=(23171, 23171),
+                                           strides=(0, 0))
+    with (pytest.raises(OutputError, match="larger than a FIF tag can hold"),
+          fif_writer(tmp_path / "x.fif") as writer):
+        writer.write_matrix(3506, huge)
+    assert not (tmp_path / "x.fif").exists()

@@ -88,6 +88,36 @@ def conductivity_factors(sigmas) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return source_mult, field_mult, gamma
 
 
+#: Unknowns of the largest solution a FIF file can hold: its float32 N x N
+#: matrix must fit one tag (2^31 - 1 bytes).
+MAX_STORED_UNKNOWNS = int(np.sqrt((2 ** 31 - 1 - 16) / 4))
+
+
+def solution_unknowns(surfaces: list[BemSurface], method: str, source: str) -> int:
+    """N, the size of the BEM solution matrix: model vertices (linear) or triangles."""
+    model = select_model_surfaces(surfaces, source)
+    return sum(len(s.rr) if method == "linear" else len(s.tris) for s in model)
+
+
+def refuse_unstorable(surfaces: list[BemSurface], method: str, source: str) -> None:
+    """Refuse, before computing, a solution too large for any FIF file.
+
+    Raises
+    ------
+    InputError
+        Naming N, the matrix size and the ways out (a coarser mesh, or the
+        forward solution computed straight from the surfaces).
+    """
+    n = solution_unknowns(surfaces, method, source)
+    if n > MAX_STORED_UNKNOWNS:
+        raise InputError(
+            f"{source}: the {method} BEM solution of this model has {n} unknowns, and its "
+            f"{n} x {n} float32 matrix ({4 * n * n / 2 ** 30:.1f} GiB) is larger than a FIF "
+            f"file can hold (2 GiB, {MAX_STORED_UNKNOWNS} unknowns; MNE-Python cannot store "
+            "it either); decimate the surfaces (surf2bem --ico 4), or give the -bem.fif to "
+            f"forward_solution --bem, which solves it in memory ({8 * n * n / 2 ** 30:.1f} GiB)")
+
+
 def make_bem_solution(surfaces: list[BemSurface], method: str = "linear",
                       source: str = "BEM model", progress: Progress = SILENT) -> BemSolution:
     """Compute the BEM solution of a 1- or 3-layer model.

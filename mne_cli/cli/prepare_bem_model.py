@@ -49,7 +49,7 @@ def main(bem_file, sol_file, method):
     tenth of the brain's.
     """
     from ..atomic import check_output
-    from ..bem.solution import make_bem_solution
+    from ..bem.solution import make_bem_solution, refuse_unstorable
     from ..io.bem import read_bem_surfaces, write_bem_solution
 
     ctx = click.get_current_context()
@@ -58,6 +58,7 @@ def main(bem_file, sol_file, method):
         raise click.UsageError("--sol names the --bem input itself; choose another output file")
     check_output(sol_file, "--sol")
     surfaces = read_bem_surfaces(bem_file)
+    refuse_unstorable(surfaces, method, bem_file)
     with TerminalProgress() as progress:
         solution = make_bem_solution(surfaces, method, source=bem_file, progress=progress)
     if method == "constant":

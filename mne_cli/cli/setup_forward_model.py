@@ -80,7 +80,7 @@ def main(subject, surf, ico, homog, brainc, skullc, scalpc, innershift, outershi
       mne_setup_forward_model --homog --surf --ico 4   # bem/sample-5120-bem{,-sol}.fif
     """
     from ..bem.model import SurfaceSource, make_bem_surfaces
-    from ..bem.solution import make_bem_solution
+    from ..bem.solution import make_bem_solution, refuse_unstorable
     from ..io.bem import write_bem_solution, write_bem_surfaces
 
     ctx = click.get_current_context()
@@ -120,6 +120,7 @@ def main(subject, surf, ico, homog, brainc, skullc, scalpc, innershift, outershi
     _refuse_overwrite_model(bem_dir / model, nosol, overwrite)
     solution = None
     if not nosol:
+        refuse_unstorable(surfaces, "linear", str(bem_file))
         with TerminalProgress() as progress:
             solution = make_bem_solution(surfaces, "linear", source=str(bem_file),
                                          progress=progress)

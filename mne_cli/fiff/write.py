@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import objects
 from ..atomic import atomic_output
+from ..errors import OutputError
 from .constants import FILE_VERSION, SCALAR_DTYPES, Block, Kind, Type, type_for_dtype
 from .tag import NEXT_NONE, dense_matrix_trailer, encode, pack_header
 
@@ -40,6 +41,10 @@ _STREAM_BYTES = 8 << 20  # slice size when streaming a large matrix
 #: gzip level of .fif.gz outputs, as MNE-Python's ``start_file`` chooses it
 #: (level 9 is "barely smaller but much slower").
 _GZIP_LEVEL = 2
+
+
+#: A tag's data size is a signed 32-bit count of bytes (SPEC section 1).
+MAX_TAG_BYTES = 2 ** 31 - 1
 
 
 class FifWriter:
@@ -103,6 +108,10 @@ class FifWriter:
         # it whole would hold several converted copies at once.
         dtype = SCALAR_DTYPES[element_type]
         trailer = dense_matrix_trailer(array.shape)
+        if array.size * dtype.itemsize + len(trailer) > MAX_TAG_BYTES:
+            raise OutputError(f"a {' x '.join(map(str, array.shape))} matrix "
+                              f"({array.size * dtype.itemsize / 2 ** 30:.1f} GiB) is larger "
+                              "than a FIF tag can hold (2 GiB)")
         self._fid.write(pack_header(kind, Type.MATRIX_DENSE | element_type,
                                     array.size * dtype.itemsize + len(trailer)))
         flat = array.reshape(len(array), -1) if array.ndim > 1 else array.reshape(-1)
