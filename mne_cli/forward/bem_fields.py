@@ -227,3 +227,120 @@ def primary_meg_gain(sources: np.ndarray, sensors: SensorSet) -> np.ndarray:
     run_blocks(sensors, len(sources), (p_cross_n, sensors.directions), task)
     return MAG_FACTOR * gain.reshape(sensors.nchan, -1)
 
+
+
+#: The six distinct (i, j) pairs of a symmetric 3 x 3 tensor, and the place
+#: of each of the nine (i, j) among them.
+_PAIRS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
+_SYMMETRIC = np.array([[0, 3, 4], [3, 1, 5], [4, 5, 2]])
+
+
+def bem_gain_derivatives(sources: np.ndarray, nodes: np.ndarray, transfer: np.ndarray,
+                         source_chunk: int = 128) -> Iterator[tuple[slice, np.ndarray]]:
+    """Derivatives of T @ v0 with respect to the source positions, chunk by chunk.
+
+    Analytic (no displaced evaluations): with d = r_j - r_q,
+    d v0_i / d r_q,b = (3 d_i d_b / |d|^2 - delta_ib) / |d|^3, a symmetric
+    tensor, so six GEMMs T @ (tensor plane) give everything. The tensor is
+    formed in the computation frame (R^T D R is the same formula of R^T d),
+    so dipole components and position coordinates both come out along the
+    computation frame's axes.
+
+    Parameters
+    ----------
+    sources : ndarray, shape (nsrc, 3)
+        Dipole positions, computation frame, m.
+    nodes : ndarray, shape (N, 3)
+        BEM nodes, computation frame, m.
+    transfer : ndarray, shape (nchan, N)
+        As for :func:`bem_gain`.
+
+    Yields
+    ------
+    columns : slice
+        Columns 9k..9k+8 of the sources in the chunk.
+    grad : ndarray, shape (nchan, 9 * nchunk)
+        Column 9k + 3i + j: d(component i of source k) / d(coordinate j),
+        computation frame (SPEC 9.10).
+    """
+    nnode = len(nodes)
+    planes = np.empty((nnode, 6, source_chunk))
+    node_blocks = list(slices(nnode, _NODE_BLOCK))
+    with ThreadPoolExecutor(workers(len(node_blocks))) as pool:
+        for start in range(0, len(sources), source_chunk):
+            rq = sources[start:start + source_chunk]
+            k = len(rq)
+            tensor = planes[:, :, :k]
+            list(pool.map(_infinite_medium_gradient, (nodes[rows] for rows in node_blocks),
+                          [rq] * len(node_blocks), (tensor[rows] for rows in node_blocks)))
+            unique = (transfer @ tensor.reshape(nnode, 6 * k)).reshape(-1, 6, k)
+            grad = unique[:, _SYMMETRIC].transpose(0, 3, 1, 2)       # (nchan, k, 3, 3)
+            yield slice(9 * start, 9 * (start + k)), grad.reshape(len(transfer), 9 * k)
+
+
+def _infinite_medium_gradient(nodes: np.ndarray, rq: np.ndarray, out: np.ndarray) -> None:
+    """out[j, m, s] = (3 d_a d_b / |d|^2 - delta_ab) / |d|^3 for pair m = (a, b), d = r_j - r_s."""
+    d = nodes[:, None, :] - rq[None, :, :]                      # (nb, k, 3)
+    inv2 = 1 / np.einsum("jsi,jsi->js", d, d)
+    inv3 = inv2 * np.sqrt(inv2)
+    inv5 = 3 * inv3 * inv2
+    for m, (a, b) in enumerate(_PAIRS):
+        np.multiply(d[:, :, a] * d[:, :, b], inv5, out=out[:, m])
+        if a == b:
+            out[:, m] -= inv3
+
+
+def primary_meg_gain_derivatives(sources: np.ndarray, sensors: SensorSet) -> np.ndarray:
+    """Derivatives of :func:`primary_meg_gain` with respect to the source positions.
+
+    With u = p - r_q and f = (u x n) / |u|^3, d f_i / d r_q,a =
+    -(e_a x n)_i / |u|^3 + 3 (u x n)_i u_a / |u|^5. Expanding u = p - r_q
+    leaves per-channel sums over the coil points of n / |u|^3 and of
+    p x n, (p x n) p_a, n p_a and n over |u|^5 (24 numbers a channel),
+    which two sparse channel combiners form for a whole block of sources.
+
+    Returns
+    -------
+    grad : ndarray, shape (nchan, 9 * nsrc)
+        Column 9k + 3i + a: d(component i of source k) / d(coordinate a), in
+        the frame shared by ``sources`` and ``sensors`` (T m^-1 per A m).
+    """
+    p, n = sensors.points, sensors.directions
+    pxn = np.cross(p, n)
+    by5 = np.concatenate([pxn, *(pxn * p[:, a:a + 1] for a in range(3)),
+                          *(n * p[:, a:a + 1] for a in range(3)), n], axis=1)  # (npts, 24)
+    grad = np.empty((sensors.nchan, len(sources), 3, 3))
+    axes = np.eye(3)
+
+    def task(channels: slice, points: slice, targets: slice, by_n, by_5) -> None:
+        rq = sources[targets]
+        inv3, inv5 = _inverse_distance_powers(p[points], rq)
+        nch = channels.stop - channels.start
+        n3 = as_vectors(by_n @ inv3, nch)                            # (nch, nt, 3)
+        sums = np.moveaxis((by_5 @ inv5).reshape(24, nch, -1), 0, -1)  # (nch, nt, 24)
+        pxn5, n5 = sums[..., 0:3], sums[..., 21:24]
+        pxn_p = sums[..., 3:12].reshape(nch, -1, 3, 3).swapaxes(-1, -2)   # [.., i, a]
+        n_p = sums[..., 12:21].reshape(nch, -1, 3, 3)                     # [.., a, k]
+        out = np.empty((nch, len(rq), 3, 3))
+        for a in range(3):
+            # -(e_a x N3) + 3 [A_.a - r_a B - r x C_a + r_a (r x N5)]
+            out[..., a] = (-np.cross(axes[a], n3)
+                           + 3 * (pxn_p[..., a] - rq[:, a, None] * pxn5
+                                  - np.cross(rq, n_p[..., a, :])
+                                  + rq[:, a, None] * np.cross(rq, n5)))
+        out *= MAG_FACTOR
+        grad[channels, targets] = out
+
+    run_blocks(sensors, len(sources), (n, by5), task)
+    return grad.reshape(sensors.nchan, -1)
+
+
+def _inverse_distance_powers(points: np.ndarray, targets: np.ndarray):
+    """(1/|p - t|^3, 1/|p - t|^5) for every pair, shapes (npoints, ntargets)."""
+    d2 = points @ targets.T
+    d2 *= -2
+    d2 += np.einsum("pi,pi->p", points, points)[:, None]
+    d2 += np.einsum("ti,ti->t", targets, targets)[None, :]
+    inv2 = np.reciprocal(d2, out=d2)
+    inv3 = inv2 * np.sqrt(inv2)
+    return inv3, inv3 * inv2

@@ -108,8 +108,8 @@ def compute_forward(inputs: ForwardInputs,
     ----------
     inputs : ForwardInputs
     progress : Progress
-        Counts sources done: the gain, then each of the six displaced
-        evaluations of --grad.
+        Counts sources done: the gain, then the analytic derivatives of
+        --grad (BEM) or its six displaced evaluations (sphere model).
 
     Returns
     -------
@@ -154,15 +154,23 @@ def compute_forward(inputs: ForwardInputs,
     device_to_frame = dev_head_t.then(head_to_frame) if meg_chs else None
     _check_geometry(inputs, sensors, meg_chs, device_to_frame, mri_to_frame.inverse())
     if is_bem:
-        evaluate = _bem_evaluator(inputs, sensors, mri_to_frame)
+        evaluate, analytic = _bem_evaluator(inputs, sensors, mri_to_frame)
     else:
-        evaluate = _sphere_evaluator(inputs.conductor, sensors, inputs.bem_file)
-    if inputs.grad:
+        evaluate, analytic = _sphere_evaluator(inputs.conductor, sensors, inputs.bem_file), None
+    if inputs.grad and analytic:
+        logger.info("Position derivatives of the infinite-medium fields, analytically")
+    elif inputs.grad:
         logger.info("Position derivatives by central differences (step %.0e m)", GRAD_STEP)
-    progress.start("Sources", len(rr) * (7 if inputs.grad else 1))
+    passes = 1 if not inputs.grad else 2 if analytic else 7
+    progress.start("Sources", len(rr) * passes)
     try:
         gains = _compensated(evaluate(rr, progress), compensator)
-        grads = _position_derivatives(evaluate, rr, compensator, progress) if inputs.grad else {}
+        if not inputs.grad:
+            grads = {}
+        elif analytic:
+            grads = _compensated(analytic(rr, progress), compensator)
+        else:
+            grads = _position_derivatives(evaluate, rr, compensator, progress)
     finally:
         progress.finish()
     if inputs.fixed:
@@ -319,7 +327,11 @@ def _check_fixed_possible(spaces: list[SourceSpace], source: str) -> None:
 
 def _bem_evaluator(inputs: ForwardInputs, sensors: dict[str, SensorSet],
                    mri_to_frame: Transform):
-    """Gains at any source positions with a BEM: one transfer matrix for all channels."""
+    """Gains at any source positions with a BEM: one transfer matrix for all channels.
+
+    Returns ``evaluate(rr, progress)`` and ``derivatives(rr, progress)``
+    (analytic position derivatives), both by modality.
+    """
     solution = inputs.conductor
     frame_to_mri = mri_to_frame.inverse()
     coeffs, sizes = [], {}
@@ -333,6 +345,7 @@ def _bem_evaluator(inputs: ForwardInputs, sensors: dict[str, SensorSet],
         sizes["eeg"] = sensors["eeg"].nchan
     transfer = bem_fields.transfer_matrix(np.concatenate(coeffs), solution)
     nodes, _ = bem_fields.bem_nodes(solution)
+    nodes_in_frame = mri_to_frame.apply(nodes)
 
     def evaluate(rr: np.ndarray, progress: Progress) -> Gains:
         gain = np.empty((len(transfer), 3 * len(rr)))
@@ -348,7 +361,21 @@ def _bem_evaluator(inputs: ForwardInputs, sensors: dict[str, SensorSet],
             gains["meg"] += bem_fields.primary_meg_gain(rr, sensors["meg"])
         return gains
 
-    return evaluate
+    def derivatives(rr: np.ndarray, progress: Progress) -> Gains:
+        """Analytic position derivatives, (nchan, 9 nsrc) per modality."""
+        grad = np.empty((len(transfer), 9 * len(rr)))
+        for columns, block in bem_fields.bem_gain_derivatives(rr, nodes_in_frame, transfer):
+            grad[:, columns] = block
+            progress.advance(block.shape[1] // 9)
+        grads, row = {}, 0
+        for name, size in sizes.items():
+            grads[name] = grad[row:row + size]
+            row += size
+        if "meg" in grads:
+            grads["meg"] += bem_fields.primary_meg_gain_derivatives(rr, sensors["meg"])
+        return grads
+
+    return evaluate, derivatives
 
 
 def _sphere_evaluator(sphere: SphereModel, sensors: dict[str, SensorSet], source: str):

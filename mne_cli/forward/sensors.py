@@ -77,21 +77,23 @@ class SensorSet:
 
     def stacked_combiner(self, channels: slice, points: slice,
                          vectors: np.ndarray) -> scipy.sparse.csr_matrix:
-        """Sparse (3 nch, npts) sums of weights x vector components over a block.
+        """Sparse (m nch, npts) sums of weights x vector components over a block.
 
-        Row ``i * nch + c`` sums ``w_p * vectors[p, i]`` over the points p of
-        channel c, so ``M @ values`` gives the three weighted sums of a
+        ``vectors`` has shape (npts, m) (m = 3 for a vector). Row
+        ``i * nch + c`` sums ``w_p * vectors[p, i]`` over the points p of
+        channel c, so ``M @ values`` gives the m weighted sums of a
         per-point quantity times each component at once.
         """
         index = np.arange(points.start, points.stop)
         rows = self.channel[index] - channels.start
         nch = channels.stop - channels.start
         w = self.weights[index]
+        m = vectors.shape[1]
         return scipy.sparse.csr_matrix(
-            (np.concatenate([w * vectors[index, i] for i in range(3)]),
-             (np.concatenate([rows + i * nch for i in range(3)]),
-              np.tile(index - points.start, 3))),
-            shape=(3 * nch, len(index)))
+            (np.concatenate([w * vectors[index, i] for i in range(m)]),
+             (np.concatenate([rows + i * nch for i in range(m)]),
+              np.tile(index - points.start, m))),
+            shape=(m * nch, len(index)))
 
     def joined(self, other: SensorSet) -> SensorSet:
         """These channels followed by ``other``'s."""
