@@ -91,3 +91,24 @@ def test_same_numbers_for_any_thread_count(sample_forward_inputs, tmp_path, eigh
         np.testing.assert_array_equal(solution, solutions[0])
         for ours, first in zip(pair, forwards[0]):
             np.testing.assert_array_equal(ours, first)
+
+
+def test_source_distances_in_worker_processes(eight_cores, monkeypatch):
+    """Geodesic distances computed in worker processes equal the in-process ones."""
+    from mne_cli.geometry.icosahedron import icosahedron
+    from mne_cli.objects import SourceSpace
+    from mne_cli.source_space import surface
+
+    rr, tris = icosahedron(3)
+    rr = rr * [0.07, 0.06, 0.05]
+    nn = rr / np.linalg.norm(rr, axis=1, keepdims=True)
+
+    def distances(jobs):
+        space = SourceSpace(1, rr, nn, np.ones(len(rr), np.int64), tris=tris)
+        parallel.set_jobs(jobs)
+        surface.add_patch_info(space, dist_limit=0.05)
+        return space.dist
+
+    monkeypatch.setattr(surface, "_PARALLEL_DISTANCE_SOURCES", 100)   # 642 sources
+    single, several = distances(1), distances(2)
+    assert single.nnz > 10000 and (single != several).nnz == 0

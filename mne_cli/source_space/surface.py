@@ -11,7 +11,9 @@ is always added; source-to-source distances on request.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import scipy.sparse
@@ -24,6 +26,7 @@ from ..geometry.icosahedron import MAX_GRADE, icosahedron, octahedron
 from ..geometry.surface import edge_multiplicity, mean_unit_normals
 from ..io.surface import read_freesurfer_surface
 from ..objects import SourceSpace
+from ..parallel import workers
 from ..progress import SILENT, Progress
 from . import hemisphere_of_points
 
@@ -356,18 +359,15 @@ def add_patch_info(space: SourceSpace, dist_limit: float | None = None,
     if not dist_limit:
         return
     rows, cols, values = [], [], []
-    column_of = np.full(len(space.rr), -1)
-    column_of[vertno] = np.arange(len(vertno))
+    batches = [vertno[start:start + _DIJKSTRA_BATCH]
+               for start in range(0, len(vertno), _DIJKSTRA_BATCH)]
     progress.start("Distances", len(vertno))
     try:
-        for start in range(0, len(vertno), _DIJKSTRA_BATCH):
-            sources = vertno[start:start + _DIJKSTRA_BATCH]
-            reach = dijkstra(graph, indices=sources, limit=dist_limit)[:, vertno]
-            r, c = np.nonzero(np.isfinite(reach))
-            keep = vertno[c] > sources[r]
-            rows.append(sources[r[keep]])
-            cols.append(vertno[c[keep]])
-            values.append(reach[r[keep], c[keep]])
+        for sources, (r, c, v) in zip(batches, _distance_batches(graph, vertno, batches,
+                                                                   dist_limit)):
+            rows.append(r)
+            cols.append(c)
+            values.append(v)
             progress.advance(len(sources))
     finally:
         progress.finish()
@@ -375,6 +375,46 @@ def add_patch_info(space: SourceSpace, dist_limit: float | None = None,
     space.dist = scipy.sparse.csr_matrix(
         (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
     space.dist_limit = dist_limit
+
+
+#: Below this many sources the distances are computed in this process: worker
+#: processes (scipy's Dijkstra holds the GIL) cost about half a second to start.
+_PARALLEL_DISTANCE_SOURCES = 1000
+
+_worker_graph: tuple | None = None
+
+
+def _distance_batches(graph, vertno: np.ndarray, batches: list[np.ndarray], dist_limit: float):
+    """(rows, cols, distances) of the upper triangle, batch by batch, in batch order.
+
+    Large jobs are spread over worker processes (:func:`mne_cli.parallel.workers`);
+    each batch is the same Dijkstra run wherever it runs, so the result does
+    not depend on the count.
+    """
+    count = workers(len(batches)) if len(vertno) >= _PARALLEL_DISTANCE_SOURCES else 1
+    if count <= 1:
+        for sources in batches:
+            yield _distance_batch(sources, graph, vertno, dist_limit)
+        return
+    context = multiprocessing.get_context("spawn")  # no fork of a threaded process
+    with ProcessPoolExecutor(count, mp_context=context, initializer=_keep_graph,
+                             initargs=(graph, vertno, dist_limit)) as pool:
+        yield from pool.map(_distance_batch, batches)
+
+
+def _keep_graph(graph, vertno, dist_limit) -> None:
+    global _worker_graph
+    _worker_graph = graph, vertno, dist_limit
+
+
+def _distance_batch(sources: np.ndarray, graph=None, vertno=None, dist_limit=None):
+    """Geodesic distances from ``sources`` to the later sources, within the limit."""
+    if graph is None:
+        graph, vertno, dist_limit = _worker_graph
+    reach = dijkstra(graph, indices=sources, limit=dist_limit)[:, vertno]
+    r, c = np.nonzero(np.isfinite(reach))
+    keep = vertno[c] > sources[r]
+    return sources[r[keep]], vertno[c[keep]], reach[r[keep], c[keep]]
 
 
 def morph_source_space(space: SourceSpace, from_reg, to_reg, to_surface,
