@@ -179,21 +179,33 @@ def bem_gain(sources: np.ndarray, nodes: np.ndarray, transfer: np.ndarray,
         Columns 3k..3k+2 of the sources in the chunk.
     gain : ndarray, shape (nchan, 3 * nchunk)
     """
+    for start, k, gain in _transfer_chunks(sources, nodes, transfer, _infinite_medium, 3,
+                                           source_chunk):
+        gain = gain.transpose(0, 2, 1) @ rotation                      # (nchan, k, 3)
+        yield slice(3 * start, 3 * (start + k)), gain.reshape(-1, 3 * k)
+
+
+def _transfer_chunks(sources: np.ndarray, nodes: np.ndarray, transfer: np.ndarray, fill,
+                     nplanes: int, source_chunk: int):
+    """(start, k, T @ planes as (nchan, nplanes, k)) for each chunk of k sources.
+
+    ``fill(nodes, sources, out)`` writes ``nplanes`` per-node quantities of
+    each source into ``out`` (nodes, nplanes, k); the worker threads fill
+    blocks of nodes. Each plane is a contiguous (N, k) block the GEMM reads
+    directly.
+    """
     nnode = len(nodes)
-    # v0 in component planes: column i * k + s is component i of source s,
-    # so each plane is a contiguous (N, k) block the GEMM reads directly.
-    planes = np.empty((nnode, 3, source_chunk))
+    planes = np.empty((nnode, nplanes, source_chunk))
     node_blocks = list(slices(nnode, _NODE_BLOCK))
     with ThreadPoolExecutor(workers(len(node_blocks))) as pool:
         for start in range(0, len(sources), source_chunk):
             rq = sources[start:start + source_chunk]
             k = len(rq)
-            v0 = planes[:, :, :k]
-            list(pool.map(_infinite_medium, (nodes[rows] for rows in node_blocks),
-                          [rq] * len(node_blocks), (v0[rows] for rows in node_blocks)))
-            gain = transfer @ v0.reshape(nnode, 3 * k)                 # (nchan, 3k) planes
-            gain = gain.reshape(-1, 3, k).transpose(0, 2, 1) @ rotation  # (nchan, k, 3)
-            yield slice(3 * start, 3 * (start + k)), gain.reshape(-1, 3 * k)
+            chunk = planes[:, :, :k]
+            list(pool.map(fill, (nodes[rows] for rows in node_blocks),
+                          [rq] * len(node_blocks), (chunk[rows] for rows in node_blocks)))
+            product = transfer @ chunk.reshape(nnode, nplanes * k)
+            yield start, k, product.reshape(-1, nplanes, k)
 
 
 def _infinite_medium(nodes: np.ndarray, rq: np.ndarray, out: np.ndarray) -> None:
@@ -263,19 +275,10 @@ def bem_gain_derivatives(sources: np.ndarray, nodes: np.ndarray, transfer: np.nd
         Column 9k + 3i + j: d(component i of source k) / d(coordinate j),
         computation frame (SPEC 9.10).
     """
-    nnode = len(nodes)
-    planes = np.empty((nnode, 6, source_chunk))
-    node_blocks = list(slices(nnode, _NODE_BLOCK))
-    with ThreadPoolExecutor(workers(len(node_blocks))) as pool:
-        for start in range(0, len(sources), source_chunk):
-            rq = sources[start:start + source_chunk]
-            k = len(rq)
-            tensor = planes[:, :, :k]
-            list(pool.map(_infinite_medium_gradient, (nodes[rows] for rows in node_blocks),
-                          [rq] * len(node_blocks), (tensor[rows] for rows in node_blocks)))
-            unique = (transfer @ tensor.reshape(nnode, 6 * k)).reshape(-1, 6, k)
-            grad = unique[:, _SYMMETRIC].transpose(0, 3, 1, 2)       # (nchan, k, 3, 3)
-            yield slice(9 * start, 9 * (start + k)), grad.reshape(len(transfer), 9 * k)
+    for start, k, unique in _transfer_chunks(sources, nodes, transfer,
+                                             _infinite_medium_gradient, 6, source_chunk):
+        grad = unique[:, _SYMMETRIC].transpose(0, 3, 1, 2)           # (nchan, k, 3, 3)
+        yield slice(9 * start, 9 * (start + k)), grad.reshape(len(transfer), 9 * k)
 
 
 def _infinite_medium_gradient(nodes: np.ndarray, rq: np.ndarray, out: np.ndarray) -> None:

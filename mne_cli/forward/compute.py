@@ -347,33 +347,31 @@ def _bem_evaluator(inputs: ForwardInputs, sensors: dict[str, SensorSet],
     nodes, _ = bem_fields.bem_nodes(solution)
     nodes_in_frame = mri_to_frame.apply(nodes)
 
-    def evaluate(rr: np.ndarray, progress: Progress) -> Gains:
-        gain = np.empty((len(transfer), 3 * len(rr)))
-        for columns, block in bem_fields.bem_gain(frame_to_mri.apply(rr), nodes, transfer,
-                                                  frame_to_mri.matrix[:3, :3]):
-            gain[:, columns] = block
-            progress.advance(block.shape[1] // 3)
-        gains, row = {}, 0
+    def collect(chunks, per_source: int, nsrc: int, progress: Progress, primary) -> Gains:
+        """The chunks' columns by modality, plus the primary field for MEG."""
+        whole = np.empty((len(transfer), per_source * nsrc))
+        for columns, block in chunks:
+            whole[:, columns] = block
+            progress.advance(block.shape[1] // per_source)
+        result, row = {}, 0
         for name, size in sizes.items():
-            gains[name] = gain[row:row + size]
+            result[name] = whole[row:row + size]
             row += size
-        if "meg" in gains:
-            gains["meg"] += bem_fields.primary_meg_gain(rr, sensors["meg"])
-        return gains
+        if "meg" in result:
+            result["meg"] += primary(sensors["meg"])
+        return result
+
+    def evaluate(rr: np.ndarray, progress: Progress) -> Gains:
+        chunks = bem_fields.bem_gain(frame_to_mri.apply(rr), nodes, transfer,
+                                     frame_to_mri.matrix[:3, :3])
+        return collect(chunks, 3, len(rr), progress,
+                       lambda meg: bem_fields.primary_meg_gain(rr, meg))
 
     def derivatives(rr: np.ndarray, progress: Progress) -> Gains:
         """Analytic position derivatives, (nchan, 9 nsrc) per modality."""
-        grad = np.empty((len(transfer), 9 * len(rr)))
-        for columns, block in bem_fields.bem_gain_derivatives(rr, nodes_in_frame, transfer):
-            grad[:, columns] = block
-            progress.advance(block.shape[1] // 9)
-        grads, row = {}, 0
-        for name, size in sizes.items():
-            grads[name] = grad[row:row + size]
-            row += size
-        if "meg" in grads:
-            grads["meg"] += bem_fields.primary_meg_gain_derivatives(rr, sensors["meg"])
-        return grads
+        chunks = bem_fields.bem_gain_derivatives(rr, nodes_in_frame, transfer)
+        return collect(chunks, 9, len(rr), progress,
+                       lambda meg: bem_fields.primary_meg_gain_derivatives(rr, meg))
 
     return evaluate, derivatives
 
