@@ -165,34 +165,34 @@ def test_plain_lines_off_a_terminal(info_logging, monkeypatch):
     assert "\x1b" not in stream.getvalue() and "#" not in stream.getvalue()
 
 
-def test_plain_line_rule_with_a_clock(info_logging, monkeypatch):
-    """Default thresholds: silent for 2 s, then lines >= 10 % and >= 5 s apart, then the end."""
+def _clocked_stage(monkeypatch, label: str, total: int, steps: int, seconds: float,
+                   units: int) -> str:
+    """What a stage writes off a terminal when each step takes ``seconds`` (fake clock)."""
     clock = FakeClock()
     monkeypatch.setattr(cli_progress, "time", clock)
     stream = io.StringIO()
     with TerminalProgress(stream) as progress:
-        progress.start("Distances", 1000)
-        for _ in range(40):             # 100 units a second for 10 s (exact binary steps)
-            clock.now += 0.25
-            progress.advance(25)
-    counts, final = _plain_counts(stream.getvalue(), "Distances")
+        progress.start(label, total)
+        for _ in range(steps):
+            clock.now += seconds
+            progress.advance(units)
+    return stream.getvalue()
+
+
+def test_plain_line_rule_with_a_clock(info_logging, monkeypatch):
+    """Default thresholds: silent for 2 s, then lines >= 10 % and >= 5 s apart, then the end."""
+    # 100 units a second for 10 s (exact binary steps)
+    written = _clocked_stage(monkeypatch, "Distances", 1000, 40, 0.25, 25)
+    counts, final = _plain_counts(written, "Distances")
     # 2 s: 200 done (> 10 %); 7 s: 700 done; 12 s would be after the end.
     assert counts == [(200, 1000), (700, 1000)]
-    assert "Distances: 200/1000 (20 %), 2.0 s elapsed, about 8.0 s left" in stream.getvalue()
+    assert "Distances: 200/1000 (20 %), 2.0 s elapsed, about 8.0 s left" in written
     assert final == "Distances: 1000/1000 done in 10.0 s"
 
 
 def test_short_stage_writes_nothing_off_a_terminal(info_logging, monkeypatch):
     """A stage over before the delay leaves no line, not even the final one."""
-    clock = FakeClock()
-    monkeypatch.setattr(cli_progress, "time", clock)
-    stream = io.StringIO()
-    with TerminalProgress(stream) as progress:
-        progress.start("BEM coefficients", 30)
-        for _ in range(30):
-            clock.now += 0.06
-            progress.advance()
-    assert stream.getvalue() == ""
+    assert _clocked_stage(monkeypatch, "BEM coefficients", 30, 30, 0.06, 1) == ""
 
 
 def test_stage_ended_early_says_so(info_logging, monkeypatch):

@@ -24,7 +24,7 @@ from ..subject import (
 )
 from .forward_solution import run_forward
 from .options import MM_DISTANCE, common_options, computation_options, tool_command
-from .prepare_bem_model import bem_file_names
+from .prepare_bem_model import bem_file_candidates
 from .runner import command_line
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def find_bem(bem: str | None, subject: str | None) -> str:
         if not Path(bem).is_absolute():
             places.append(subject_dir(subject, f"to find --bem {bem}") / "bem" / bem)
         for place in places:
-            names = [*bem_file_names(str(place)), *bem_file_names(f"{place}-bem.fif.gz")]
+            names = [p for pair in bem_file_candidates(str(place)) for p in pair]
             if first_existing([place, *map(Path, names)]):
                 return str(place)
         raise InputError(f"BEM {bem} not found (looked for <name>, <name>-bem.fif and "
@@ -103,14 +103,13 @@ def find_transform(mri: str | None, trans: str | None, meas: Path,
     # forward solution without any other sign.
     sets = _neuromag_sets(subject)
     for pattern, folder in (("*-trans.fif", meas.parent), ("COR-*", sets)):
-        candidates = sorted(folder.glob(pattern)) if folder is not None else []
-        found = newest(candidates)
+        files = sorted(c for c in folder.glob(pattern) if c.is_file()) if folder else []
+        found = newest(files)
         if found is None:
             searched.append(folder / pattern if folder is not None else pattern)
             continue
-        others = len([c for c in candidates if c.is_file()]) - 1
-        choice = (f"the newest of {others + 1} {pattern} files in {folder}; give --mri to "
-                  "choose another" if others else f"the only {pattern} file in {folder}")
+        choice = (f"the newest of {len(files)} {pattern} files in {folder}; give --mri to "
+                  "choose another" if len(files) > 1 else f"the only {pattern} file in {folder}")
         logger.warning("No --mri or --trans given: guessed the head<->MRI transform %s (%s)",
                        found, choice)
         return found

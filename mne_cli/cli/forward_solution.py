@@ -135,11 +135,11 @@ def run_forward(*, src_file, meas_file, fwd_file, mri_head_t, trans_name, bem=No
     from ..io.label import read_label
     from ..io.meas import read_meas_info
     from ..io.source_space import read_source_spaces
-    from .prepare_bem_model import bem_file_names
+    from .prepare_bem_model import bem_file_candidates
 
     inputs = [src_file, meas_file, trans_name, eegmodels, *labels]
     if bem:
-        inputs += [bem, *bem_file_names(bem), *bem_file_names(bem + "-bem.fif.gz")]
+        inputs += [bem, *(name for pair in bem_file_candidates(bem) for name in pair)]
     check_output(fwd_file, "--fwd", inputs)
     if mindistout:
         check_output(mindistout, "--mindistout", [*inputs, fwd_file])
@@ -227,13 +227,14 @@ def load_bem(name: str, progress: Progress = SILENT):
     """
     from ..bem.solution import make_bem_solution
     from ..io.bem import read_bem_solution, read_bem_surfaces
-    from .prepare_bem_model import bem_file_names
+    from .prepare_bem_model import bem_file_candidates
 
-    bem_file, sol_file = bem_file_names(name)  # the names surf2bem/prepare_bem_model write
+    # The names surf2bem/prepare_bem_model write, plain then gzipped.
+    candidates = bem_file_candidates(name)
+    bem_file, sol_file = next((pair for pair in candidates
+                               if any(os.path.exists(p) for p in pair)), candidates[0])
     if os.path.isfile(name) and name != bem_file:
         sol_file = name  # a solution (or any BEM) file named otherwise
-    elif not os.path.exists(sol_file) and not os.path.exists(bem_file):
-        bem_file, sol_file = bem_file_names(name + "-bem.fif.gz")  # a bare name, gzipped files
     if os.path.exists(sol_file):
         solution = read_bem_solution(sol_file)
         if solution.solution is not None:
@@ -243,9 +244,8 @@ def load_bem(name: str, progress: Progress = SILENT):
     elif os.path.exists(bem_file):
         surfaces, source = read_bem_surfaces(bem_file), bem_file
     else:
-        plain = bem_file_names(name)
-        raise InputError(f"No BEM model found for --bem {name}: none of {plain[1]}, {plain[0]}, "
-                         f"{sol_file} or {bem_file} exists.")
+        tried = ", ".join(f"{sol}, {bem}" for bem, sol in candidates)
+        raise InputError(f"No BEM model found for --bem {name}: none of {tried} exists.")
     logger.info("No precomputed solution in %s; computing the linear-collocation solution",
                 source)
     return make_bem_solution(surfaces, "linear", source=source, progress=progress), source

@@ -32,6 +32,15 @@ def bem_file_names(name: str) -> tuple[str, str]:
     return solution.removesuffix("-sol.fif" + gz) + ".fif" + gz, solution
 
 
+def bem_file_candidates(name: str) -> list[tuple[str, str]]:
+    """The (-bem.fif, -bem-sol.fif) pairs a ``--bem`` name may stand for, in order:
+    :func:`bem_file_names`, then, for a bare name, its ``.fif.gz`` pair."""
+    pairs = [bem_file_names(name)]
+    if not name.endswith((".fif", ".fif.gz")):
+        pairs.append(bem_file_names(name + "-bem.fif.gz"))
+    return pairs
+
+
 @tool_command("prepare_bem_model")
 @click.option("--bem", "bem_file", type=click.Path(dir_okay=False), required=True,
               help="BEM geometry file (from surf2bem).")

@@ -99,7 +99,8 @@ def main(subject, surf, ico, homog, brainc, skullc, scalpc, innershift, outershi
     if model is None and ico is not None:
         model = "-".join([home.name] + [str(20 * 4 ** ico)] * len(layers))
     check_output(bem_dir / f"{model or home.name}-bem.fif")
-    if model is not None:
+    named_early = model is not None
+    if named_early:
         _refuse_overwrite_model(bem_dir / model, nosol, overwrite)
     for stem, surf_id, sigma, shift in layers:
         path = first_existing([bem_dir / f"{stem}{extension}",
@@ -117,7 +118,8 @@ def main(subject, surf, ico, homog, brainc, skullc, scalpc, innershift, outershi
         model = "-".join([home.name] + [str(counts[surf_id])
                                         for _, surf_id, _, _ in LAYERS if surf_id in counts])
     bem_file, sol_file = map(Path, bem_file_names(str(bem_dir / model)))
-    _refuse_overwrite_model(bem_dir / model, nosol, overwrite)
+    if not named_early:
+        _refuse_overwrite_model(bem_dir / model, nosol, overwrite)
     solution = None
     if not nosol:
         refuse_unstorable(surfaces, "linear", str(bem_file))

@@ -197,6 +197,15 @@ def _flat(values: list) -> list:
     return out
 
 
+#: First bytes of a gzip stream (a ``.fif.gz`` file).
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def starts_like_fif(head: bytes) -> bool:
+    """Whether a file's first four bytes are a FIF file's (its FILE_ID tag) or gzip's."""
+    return head[:4] == int(Kind.FILE_ID).to_bytes(4, "big") or head[:2] == GZIP_MAGIC
+
+
 def open_fif(path) -> FifFile:
     """Read a FIF (or gzip-compressed ``.fif.gz``) file into a :class:`FifFile`."""
     name = os.fspath(path)
@@ -209,7 +218,7 @@ def open_fif(path) -> FifFile:
         raise FifError(f"{name}: is a directory, not a FIF file") from None
     except OSError as err:
         raise FifError(f"{name}: cannot be read ({err.strerror})") from None
-    if data[:2] == b"\x1f\x8b":
+    if data[:2] == GZIP_MAGIC:
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as err:

@@ -17,8 +17,8 @@ After the computation no channel may have a non-finite or all-zero row.
 
 The sensor rule (MEG_INSIDE_LIMIT and SPHERE_INSIDE_LIMIT) is the one stated
 in the forward_solution man page: no MEG coil can sit inside the head, so a
-coil integration point inside the scalp means a wrong head<->MRI or
-device->head transform. A coil up to 3 mm inside is still computed, with a
+coil centre inside the scalp means a wrong head<->MRI or device->head
+transform. A coil up to 3 mm inside is still computed, with a
 warning, because a coarse or inflated scalp mesh can stick out that far
 around a sensor that really was outside the skin; deeper is refused unless
 ``allow_inside`` (``--allowinside``) is given. MNE-C checked nothing;

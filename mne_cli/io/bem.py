@@ -15,6 +15,7 @@ from ..fiff import Block, Frame, Kind, fif_writer, open_fif
 from ..fiff.constants import BemApprox, BemSurfId, Type
 from ..geometry.surface import vertex_normals
 from ..objects import BemSolution, BemSurface
+from .surface import TRIANGLE_MAGIC
 
 
 def read_bem_surfaces(path) -> list[BemSurface]:
@@ -42,10 +43,6 @@ def read_bem_solution(path) -> BemSolution:
         raise FifError(f"{os.fspath(path)}: Expected a {expected} x {expected} solution matrix "
                        f"instead of a {r} x {c} one")
     return sol
-
-
-#: First bytes of a FreeSurfer triangle file (``.surf``): magic 0xFFFFFE.
-_FREESURFER_MAGIC = b"\xff\xff\xfe"
 
 
 def _read(path) -> BemSolution:
@@ -76,7 +73,7 @@ def _refuse_surface(path) -> None:
             head = fid.read(3)
     except OSError:
         return
-    if head == _FREESURFER_MAGIC:
+    if head == TRIANGLE_MAGIC:
         what = "a FreeSurfer surface"
     elif os.fspath(path).endswith(".tri"):
         what = "an ASCII .tri surface"

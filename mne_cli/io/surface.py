@@ -40,7 +40,8 @@ def read_freesurfer_surface(path) -> tuple[np.ndarray, np.ndarray]:
     return rr, tris
 
 
-_TRIANGLE_MAGIC = b"\xff\xff\xfe"
+#: First bytes of a FreeSurfer triangle file (``.surf``): magic 0xFFFFFE.
+TRIANGLE_MAGIC = b"\xff\xff\xfe"
 
 
 def _read_triangle_file(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -49,7 +50,7 @@ def _read_triangle_file(name: str) -> tuple[np.ndarray, np.ndarray]:
     try:
         with open(name, "rb") as fid:
             data = fid.read()
-        if data[:3] != _TRIANGLE_MAGIC:
+        if data[:3] != TRIANGLE_MAGIC:
             raise ValueError("not a triangle file")
         pos = data.index(b"\n", data.index(b"\n", 3) + 1) + 1  # "created by ...\n\n"
         nvert, ntri = (int(n) for n in np.frombuffer(data, ">i4", 2, pos))

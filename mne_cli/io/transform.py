@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import FifError, InputError
 from ..fiff import Frame, Kind, fif_writer, open_fif
+from ..fiff.tree import starts_like_fif
 from ..objects import Transform
 from ..units import MM_PER_M
 
@@ -126,7 +127,7 @@ def read_head_mri_transform_any(path) -> Transform:
         raise InputError(f"{name}: no such file") from None
     except OSError as err:
         raise InputError(f"{name}: cannot be read ({err.strerror})") from None
-    if head == int(Kind.FILE_ID).to_bytes(4, "big") or head[:2] == b"\x1f\x8b":
+    if starts_like_fif(head):
         return read_head_mri_transform(name)
     return require_rigid(read_trans_text(name).towards(Frame.MRI, Frame.HEAD), name,
                          "head<->MRI")
