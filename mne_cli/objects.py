@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse
 
-from .fiff.constants import Frame
+from .fiff.constants import BemApprox, Frame
 
 
 @dataclass
@@ -197,12 +197,26 @@ class BemSolution:
     view of the file's bytes (big-endian); float64 when computed. N = total
     vertices (linear collocation,
     ``approx`` 2) or total triangles (constant collocation, ``approx`` 1).
+    ``factors`` (a :class:`mne_cli.bem.solution.FactoredBemSystem`) stands
+    in for ``solution`` when the system was factored instead of inverted.
     """
 
     surfaces: list[BemSurface]
     approx: int | None = None
     solution: np.ndarray | None = None
     coord_frame: int = Frame.MRI
+    factors: object | None = None
+
+    @property
+    def size(self) -> int:
+        """N, the number of unknowns (solution rows)."""
+        if self.solution is not None:
+            return len(self.solution)
+        if self.factors is not None:
+            return self.factors.size
+        constant = self.approx == BemApprox.CONSTANT
+        sizes = [len(s.tris) if constant else len(s.rr) for s in self.surfaces]
+        return sum(sizes)
 
 
 @dataclass

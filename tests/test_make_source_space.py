@@ -285,6 +285,31 @@ def test_distances_are_geodesic_and_limited(runner, tmp_path, monkeypatch, subje
     assert (dist.data >= chord - 1e-7).all()
 
 
+@pytest.mark.slow
+def test_all_distances_equal_mne_python(runner, tmp_path, monkeypatch, subjects_dir):
+    """--dist all: every pair of 642 sources a hemisphere, equal to MNE-Python's add_dist=True.
+
+    MNE-Python recomputes them on our own file (its dist_limit=inf, the
+    Dijkstra of the same edge graph); both store float32 metres, so 1e-7 m
+    (float32 spacing at 0.2 m is 1.5e-8 m) bounds the difference.
+    """
+    mne = pytest.importorskip("mne")
+    monkeypatch.setenv("SUBJECTS_DIR", str(subjects_dir))
+    out = tmp_path / "all-src.fif"
+    result = runner.invoke(main, ["--subject", "bumpy", "--ico", "3", "--dist", "all",
+                                  "--src", str(out)])
+    assert result.exit_code == 0, result.output
+    ours = read_source_spaces(out)
+    theirs = mne.read_source_spaces(out, verbose=False)
+    assert [s["dist_limit"] for s in theirs] == [np.inf, np.inf]
+    mne.add_source_space_distances(theirs, dist_limit=np.inf, verbose=False)
+    for space, reference in zip(ours, theirs):
+        assert space.dist_limit == np.inf and space.nuse == 642
+        assert space.dist.nnz == space.nuse * (space.nuse - 1) // 2
+        mine = (space.dist + space.dist.T).toarray()
+        np.testing.assert_allclose(mine, reference["dist"].toarray(), rtol=0, atol=1e-7)
+
+
 @pytest.mark.parametrize("args, message", [
     (["--subject", "nobody", "--ico", "3"], "lh.white: no such surface"),
     (["--subject", "bumpy", "--ico", "7"], "fewer than the"),

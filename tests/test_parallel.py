@@ -109,6 +109,15 @@ def test_source_distances_in_worker_processes(eight_cores, monkeypatch):
         surface.add_patch_info(space, dist_limit=0.05)
         return space.dist
 
-    monkeypatch.setattr(surface, "_PARALLEL_DISTANCE_SOURCES", 100)   # 642 sources
+    pools = []
+
+    class CountedPool(surface.ProcessPoolExecutor):
+        def __init__(self, count, **kwargs):
+            pools.append(count)
+            super().__init__(count, **kwargs)
+
+    monkeypatch.setattr(surface, "ProcessPoolExecutor", CountedPool)
+    monkeypatch.setattr(surface, "_PARALLEL_DISTANCE_SECONDS", 0.0)   # workers even for 642
     single, several = distances(1), distances(2)
+    assert pools == [2]
     assert single.nnz > 10000 and (single != several).nnz == 0

@@ -70,6 +70,9 @@ def test_plausible_lengths_do_not_warn(command, args, tmp_path, monkeypatch):
     ("volume_source_space", ["--origin", "nan:0:0"], "--origin"),
     ("volume_source_space", ["--mindist", "-5"], "--mindist"),
     ("volume_source_space", ["--exclude", "-5"], "--exclude"),
+    ("volume_source_space", ["--exclude", "inf"], "--exclude"),
+    ("make_source_space", ["--dist", "nan"], "--dist"),
+    ("make_source_space", ["--dist=-inf"], "--dist"),
     ("make_source_space", ["--spacing", "-7"], "--spacing"),
     ("mne_setup_forward_model", ["--innershift", "nan"], "--innershift"),
     ("surf2bem", ["--surf", "x.surf", "--shift", "inf"], "--shift"),
@@ -82,3 +85,14 @@ def test_impossible_lengths_are_usage_errors(command, args, option, tmp_path, mo
     lines = [ln for ln in result.stderr.splitlines()
              if ln.strip() and not ln.startswith(("Usage: ", "Try '"))]
     assert len(lines) == 1 and lines[0].startswith("Error: ") and option in lines[0], lines
+
+
+@pytest.mark.parametrize("word", ["all", "inf", "ALL", " Inf "])
+def test_dist_all_means_no_limit(word):
+    """--dist takes 'all' (or 'inf') for every pair of sources: no limit, infinity in metres."""
+    from mne_cli.cli.options import MM_EXCLUDE, MM_LIMIT
+
+    assert MM_LIMIT.convert(word, None, None) == float("inf")
+    assert MM_LIMIT.convert("7", None, None) == pytest.approx(0.007)
+    with pytest.raises(Exception, match="not a"):
+        MM_EXCLUDE.convert(word, None, None)

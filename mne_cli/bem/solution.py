@@ -3,7 +3,9 @@
 The solution S = M^-1 maps infinite-medium potentials at the collocation
 points (scaled by the source multipliers) to the potentials on the
 surfaces.  M is built in the buffer that held the coefficients and
-inverted in place, so the peak is one N x N matrix plus the
+inverted in place (:func:`make_bem_solution`, to be stored) or only
+LU-factored (:func:`factor_bem_system`, for a forward solution computed
+straight from the surfaces), so the peak is one N x N matrix plus the
 inner-skull block the isolated-skull step needs.
 """
 
@@ -19,6 +21,7 @@ from ..errors import GeometryError, InputError
 from ..fiff.constants import BemApprox, BemSurfId, Frame
 from ..objects import BemSolution, BemSurface
 from ..progress import SILENT, Progress, format_duration
+from . import lu as blocked_lu
 from .collocation import constant_coefficients, linear_coefficients
 from .model import check_solution_geometry, surface_label
 
@@ -29,13 +32,15 @@ logger = logging.getLogger(__name__)
 IP_APPROACH_LIMIT = 0.1
 THREE_LAYER_IDS = (BemSurfId.HEAD, BemSurfId.SKULL, BemSurfId.BRAIN)
 
-# Rows per step of the isolated-skull update X <- X - 2 X S_h.
+# Rows per step of the isolated-skull update X <- X - 2 X S_h, and per block
+# of a solution formed by solves.
 _IP_ROWS = 1024
+_SOLUTION_BLOCK_ROWS = 2048
 
 # Largest matrix product timed to estimate how long the inversions take,
-# and the inversion's speed as a fraction of the product's (see _InversionTimer).
+# and LAPACK's speed as a fraction of the product's (see _LapackTimer).
 _RATE_SIZE = 1024
-_INVERSION_EFFICIENCY = 0.5
+_LAPACK_EFFICIENCY = 0.5
 
 
 def select_model_surfaces(surfaces: list[BemSurface], source: str) -> list[BemSurface]:
@@ -110,17 +115,20 @@ def refuse_unstorable(surfaces: list[BemSurface], method: str, source: str) -> N
     """
     n = solution_unknowns(surfaces, method, source)
     if n > MAX_STORED_UNKNOWNS:
+        model = select_model_surfaces(surfaces, source)
+        inner = len(model[-1].rr) if method == "linear" else len(model[-1].tris)
+        in_memory = 8 * (n * n + (inner * inner if len(model) == 3 else 0)) / 2 ** 30
         raise InputError(
             f"{source}: the {method} BEM solution of this model has {n} unknowns, and its "
             f"{n} x {n} float32 matrix ({4 * n * n / 2 ** 30:.1f} GiB) is larger than a FIF "
             f"file can hold (2 GiB, {MAX_STORED_UNKNOWNS} unknowns; MNE-Python cannot store "
             "it either); decimate the surfaces (surf2bem --ico 4), or give the -bem.fif to "
-            f"forward_solution --bem, which solves it in memory ({8 * n * n / 2 ** 30:.1f} GiB)")
+            f"forward_solution --bem, which solves it in memory ({in_memory:.1f} GiB)")
 
 
 def make_bem_solution(surfaces: list[BemSurface], method: str = "linear",
                       source: str = "BEM model", progress: Progress = SILENT) -> BemSolution:
-    """Compute the BEM solution of a 1- or 3-layer model.
+    """Compute the BEM solution of a 1- or 3-layer model (what prepare_bem_model stores).
 
     Parameters
     ----------
@@ -140,40 +148,156 @@ def make_bem_solution(surfaces: list[BemSurface], method: str = "linear",
     -------
     BemSolution
         The model surfaces, unchanged, with ``solution`` (N, N).
+
+    Raises
+    ------
+    InputError, GeometryError
+        For a model that cannot be solved (see :func:`factor_bem_system`).
     """
-    model = select_model_surfaces(surfaces, source)
-    check_solution_geometry(model, source)
-    if method == "linear":
-        sizes, coefficients, approx = [len(s.rr) for s in model], linear_coefficients, \
-            BemApprox.LINEAR
-    elif method == "constant":
-        sizes, coefficients, approx = [len(s.tris) for s in model], constant_coefficients, \
-            BemApprox.CONSTANT
-    else:
-        raise ValueError(f"unknown BEM method {method!r}")
-    _, _, gamma = conductivity_factors([s.sigma for s in model])
-    ip_mult = model[1].sigma / model[2].sigma if len(model) == 3 else None
-    use_ip = ip_mult is not None and ip_mult <= IP_APPROACH_LIMIT
-
-    logger.info("Computing the %s collocation solution...", method)
-    logger.info("    Matrix coefficients...")
-    matrix = coefficients(model, progress)
-    inner = slice(sum(sizes[:-1]), sum(sizes))
-    # The homogeneous inner-skull problem of the isolated-skull approach has
-    # exactly the inner skull's own coefficient block.
-    inner_block = matrix[inner, inner].copy() if use_ip else None
-
-    _system_matrix(matrix, sizes, gamma)
-    timer = _InversionTimer()
-    timer.invert(matrix, source, "the coefficient matrix")
-    if use_ip:
+    if solution_unknowns(surfaces, method, source) > blocked_lu.ONE_CALL_LIMIT:
+        return _solution_by_solves(surfaces, method, source, progress)
+    system = _BemSystem(surfaces, method, source, progress, "solution")
+    timer = _LapackTimer()
+    timer.run(system.matrix, source, "Inverting the coefficient matrix", 2.0, _invert_in_place)
+    if system.ip_mult is not None:
         logger.info("IP approach required...")
-        _system_matrix(inner_block, sizes[-1:], None)
-        timer.invert(inner_block, source, "the coefficient matrix (homog)")
+        timer.run(system.inner_block, source, "Inverting the coefficient matrix (homog)", 2.0,
+                  _invert_in_place)
         logger.info("    Modify the original solution to incorporate IP approach...")
-        _isolated_skull_update(matrix, inner_block, inner, ip_mult)
+        _isolated_skull_update(system.matrix, system.inner_block, system.inner, system.ip_mult)
     logger.info("Solution ready.")
-    return BemSolution(model, approx, matrix, Frame.MRI)
+    return BemSolution(system.model, system.approx, system.matrix, Frame.MRI)
+
+
+def _solution_by_solves(surfaces: list[BemSurface], method: str, source: str,
+                        progress: Progress) -> BemSolution:
+    """The solution of a model too large for LAPACK's one-call inverse, in float32.
+
+    Above :data:`mne_cli.bem.lu.ONE_CALL_LIMIT` unknowns SciPy's LAPACK
+    cannot invert in one call (it crashes), so the system is factored by
+    panels and S is formed block of rows by block of rows as E S, E rows of
+    the identity (:meth:`FactoredBemSystem.left_multiply`), each block
+    stored in the float32 the file keeps. 8/3 N^3 flops instead of 2 N^3;
+    peak 12 N^2 bytes (the float64 factors and the float32 solution).
+    """
+    factored = factor_bem_system(surfaces, method, source, progress)
+    n = factored.size
+    solution = np.empty((n, n), np.float32)
+    logger.info("    Solving for the %d x %d solution by blocks of %d rows...", n, n,
+                _SOLUTION_BLOCK_ROWS)
+    for start in range(0, n, _SOLUTION_BLOCK_ROWS):
+        rows = np.arange(start, min(start + _SOLUTION_BLOCK_ROWS, n))
+        identity = np.zeros((len(rows), n))
+        identity[np.arange(len(rows)), rows] = 1.0
+        solution[rows] = factored.factors.left_multiply(identity)
+    logger.info("Solution ready.")
+    return BemSolution(factored.surfaces, factored.approx, solution, Frame.MRI)
+
+
+def factor_bem_system(surfaces: list[BemSurface], method: str = "linear",
+                      source: str = "BEM model", progress: Progress = SILENT) -> BemSolution:
+    """The BEM model with its system matrix factored instead of inverted.
+
+    A forward solution needs the solution S only through T = G S, G being
+    the (k, N) sensor coefficients with k channels far fewer than N. The
+    LU factorisation (2/3 N^3 flops) and k solves cost a third of the
+    explicit inverse (2 N^3), and hold one N x N matrix, as the inverse
+    does. This is how ``forward_solution --bem name-bem.fif`` works when no
+    solution file exists, including models too large to store (SPEC 8.5).
+
+    Parameters and errors as :func:`make_bem_solution`.
+
+    Returns
+    -------
+    BemSolution
+        ``solution`` None and ``factors`` a :class:`FactoredBemSystem`.
+    """
+    system = _BemSystem(surfaces, method, source, progress, "system")
+    timer = _LapackTimer()
+    factors = timer.run(system.matrix, source, "Factoring the coefficient matrix", 2 / 3,
+                        _factor_in_place)
+    homog = None
+    if system.ip_mult is not None:
+        logger.info("IP approach required...")
+        homog = timer.run(system.inner_block, source,
+                          "Factoring the coefficient matrix (homog)", 2 / 3, _factor_in_place)
+    logger.info("System ready.")
+    factored = FactoredBemSystem(factors, homog, system.inner, system.ip_mult)
+    return BemSolution(system.model, system.approx, None, Frame.MRI, factored)
+
+
+class _BemSystem:
+    """The system matrix M of a model (and the inner-skull M_h of the IP approach).
+
+    ``matrix`` (N, N) is built in the buffer of the coefficients, so the
+    peak is one N x N matrix plus the (n, n) inner-skull block.
+    """
+
+    def __init__(self, surfaces: list[BemSurface], method: str, source: str,
+                 progress: Progress, purpose: str):
+        model = select_model_surfaces(surfaces, source)
+        check_solution_geometry(model, source)
+        if method == "linear":
+            sizes, coefficients, approx = [len(s.rr) for s in model], linear_coefficients, \
+                BemApprox.LINEAR
+        elif method == "constant":
+            sizes, coefficients, approx = [len(s.tris) for s in model], constant_coefficients, \
+                BemApprox.CONSTANT
+        else:
+            raise ValueError(f"unknown BEM method {method!r}")
+        _, _, gamma = conductivity_factors([s.sigma for s in model])
+        ip_mult = model[1].sigma / model[2].sigma if len(model) == 3 else None
+        self.model, self.approx = model, approx
+        self.ip_mult = ip_mult if ip_mult is not None and ip_mult <= IP_APPROACH_LIMIT else None
+
+        logger.info("Computing the %s collocation %s...", method, purpose)
+        logger.info("    Matrix coefficients...")
+        self.matrix = coefficients(model, progress)
+        self.inner = slice(sum(sizes[:-1]), sum(sizes))
+        # The homogeneous inner-skull problem of the isolated-skull approach
+        # has exactly the inner skull's own coefficient block.
+        self.inner_block = None
+        if self.ip_mult is not None:
+            self.inner_block = self.matrix[self.inner, self.inner].copy()
+            _system_matrix(self.inner_block, sizes[-1:], None)
+        _system_matrix(self.matrix, sizes, gamma)
+
+
+class FactoredBemSystem:
+    """LU factors of a BEM system, standing in for its solution S.
+
+    S = M^-1 for one layer; with the isolated-skull approach (SPEC 8.5
+    step 4) S = ip (M^-1 with every row's inner-skull part X replaced by
+    X - 2 X M_h^-1, plus (1 + ip) / ip M_h^-1 on the inner-skull corner).
+    """
+
+    def __init__(self, factors, homog, inner: slice, ip_mult: float | None):
+        self._factors, self._homog = factors, homog
+        self._inner, self._ip_mult = inner, ip_mult
+
+    @property
+    def size(self) -> int:
+        """N, the number of unknowns."""
+        return len(self._factors[0])
+
+    def left_multiply(self, coeff: np.ndarray) -> np.ndarray:
+        """``coeff @ S`` for ``coeff`` of shape (k, N), as a new float64 (k, N) array.
+
+        Each row is one linear solve with M^T (and one with M_h^T for the
+        IP approach), 2 N^2 flops instead of the product's 2 N^2 with a
+        stored S: the rows cost the same as with the inverse.
+        """
+        result = _solve_transposed(self._factors, coeff)
+        if self._ip_mult is None:
+            return result
+        inner, ip = self._inner, self._ip_mult
+        # One solve for both X S_h and G S_h: rows of [G X | G] restricted to the inner skull.
+        both = _solve_transposed(self._homog, np.vstack([result[:, inner], coeff[:, inner]]))
+        k = len(coeff)
+        result[:, inner] -= 2 * both[:k]
+        result *= ip
+        result[:, inner] += (1 + ip) * both[k:]
+        return result
 
 
 def _system_matrix(coeff: np.ndarray, sizes: list[int], gamma: np.ndarray | None) -> None:
@@ -189,45 +313,50 @@ def _system_matrix(coeff: np.ndarray, sizes: list[int], gamma: np.ndarray | None
     coeff[np.diag_indices(total)] += 1
 
 
-class _InversionTimer:
-    """Logs each inversion before it starts, with its size and expected time, and after.
+class _LapackTimer:
+    """Logs each LAPACK step before it starts, with its size and expected time, and after.
 
-    The time is estimated as 2 n^3 flops (LU factorisation 2/3 n^3 plus
-    the inverse from the factors 4/3 n^3) at half the rate of a matrix
+    The time is estimated from its flop count (LU factorisation 2/3 n^3,
+    the inverse from the factors 4/3 n^3 more) at half the rate of a matrix
     product timed on the spot, once per solution (:func:`_product_rate`).
-    The inversion itself is not what is timed: on a machine busier than it
-    has cores, small multi-threaded LAPACK inversions run up to a hundred
-    times slower than big ones (threads wait for each other), while a
-    product is a single parallel step. The dgetrf + dgetri pair reached 0.3
-    to 0.8 of the product's rate at n = 3000 to 8000 on the (shared)
-    two-core development machine, so the estimate is good to about a factor
-    of two. Nothing is timed when INFO messages are off (``--quiet``).
+    The step itself is not what is timed: on a machine busier than it has
+    cores, small multi-threaded LAPACK calls run up to a hundred times
+    slower than big ones (threads wait for each other), while a product is a
+    single parallel step. The dgetrf + dgetri pair reached 0.3 to 0.8 of
+    the product's rate at n = 3000 to 8000 on the (shared) two-core
+    development machine, so the estimate is good to about a factor of two.
+    Nothing is timed when INFO messages are off (``--quiet``).
     """
 
     def __init__(self):
         self._rate = None
 
-    def invert(self, matrix: np.ndarray, source: str, what: str) -> None:
-        """``_invert_in_place(matrix, source)``, with log lines naming it ``what``."""
+    def run(self, matrix: np.ndarray, source: str, what: str, flops_per_n3: float, step):
+        """``step(matrix, source)``, logged as ``what`` with an estimate of flops_per_n3 n^3.
+
+        ``what`` begins with a verb in -ing ("Inverting ..."), whose past
+        tense ("Inverted") starts the line logged after.
+        """
         if not logger.isEnabledFor(logging.INFO):
-            _invert_in_place(matrix, source)
-            return
+            return step(matrix, source)
         n = len(matrix)
         if self._rate is None:
             size = min(_RATE_SIZE, max(64, n // 4))
             product = _product_rate(size)
-            self._rate = _INVERSION_EFFICIENCY * product
+            self._rate = _LAPACK_EFFICIENCY * product
             gflops = product / 1e9
             rate = f"{gflops:.2g}" if gflops < 10 else f"{gflops:.0f}"
-            how = (f"2 n^3 flops at half the {rate} GFLOP/s of a {size} x {size} matrix "
-                   "product timed just now")
+            how = (f"{flops_per_n3:.2g} n^3 flops at half the {rate} GFLOP/s of a "
+                   f"{size} x {size} matrix product timed just now")
         else:
-            how = "at the same rate"
-        logger.info("    Inverting %s (%d x %d; about %s, %s)...", what, n, n,
-                    format_duration(2 * n ** 3 / self._rate), how)
+            how = f"{flops_per_n3:.2g} n^3 flops at the same rate"
+        logger.info("    %s (%d x %d; about %s, %s)...", what, n, n,
+                    format_duration(flops_per_n3 * n ** 3 / self._rate), how)
         started = time.perf_counter()
-        _invert_in_place(matrix, source)
-        logger.info("    Inverted in %s.", format_duration(time.perf_counter() - started))
+        result = step(matrix, source)
+        done = {"Inverting": "Inverted", "Factoring": "Factored"}[what.split()[0]]
+        logger.info("    %s in %s.", done, format_duration(time.perf_counter() - started))
+        return result
 
 
 def _product_rate(size: int) -> float:
@@ -246,15 +375,29 @@ def _product_rate(size: int) -> float:
     return 2 * size ** 3 / max(float(np.median(took)), 1e-9)
 
 
+def _factor_in_place(matrix: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """LU factors (and pivots) of the transpose of the C-ordered square ``matrix``, in place.
+
+    LAPACK works in column order: the C-ordered matrix is its transpose in
+    Fortran order, the same memory, so no copy is made. Matrices too large
+    for one LAPACK call are factored by panels (:mod:`mne_cli.bem.lu`).
+
+    Raises
+    ------
+    GeometryError
+        When the matrix is singular (surfaces not closed, nested or apart).
+    """
+    return blocked_lu.lu_factor(matrix.T, source)
+
+
 def _invert_in_place(matrix: np.ndarray, source: str) -> None:
     """Replace the C-ordered square ``matrix`` by its inverse without a second copy.
 
-    LAPACK works in column order, so it factors and inverts the transpose,
-    which is the same memory; the inverse of the transpose, read back in row
-    order, is the inverse.
+    LAPACK inverts the transpose (the same memory in Fortran order), which,
+    read back in row order, is the inverse. One call each of ``dgetrf`` and
+    ``dgetri``: only for matrices within :data:`mne_cli.bem.lu.ONE_CALL_LIMIT`.
     """
-    fortran_view = matrix.T
-    lu, piv, info = lapack.dgetrf(fortran_view, overwrite_a=True)
+    lu, piv, info = lapack.dgetrf(matrix.T, overwrite_a=True)
     if info > 0:
         raise GeometryError(f"{source}: the BEM system matrix is singular; check that the "
                             "surfaces are closed, nested and do not touch")
@@ -265,6 +408,12 @@ def _invert_in_place(matrix: np.ndarray, source: str) -> None:
                             f"info {info})")
     if not np.shares_memory(inverse, matrix):
         matrix[...] = inverse.T
+
+
+def _solve_transposed(factors: tuple[np.ndarray, np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """``rows @ M^-1`` (k, N) from the factors of M^T: the solve M^T Z = rows^T, Z^T."""
+    rhs = np.array(rows, dtype=np.float64, order="C").T     # Fortran (N, k), a copy
+    return blocked_lu.lu_solve(factors, rhs).T
 
 
 def _isolated_skull_update(solution: np.ndarray, homog: np.ndarray, inner: slice,

@@ -222,10 +222,11 @@ def _head_mri_transform(ctx, mri_file, trans_file):
 def load_bem(name: str, progress: Progress = SILENT):
     """A BEM solution from a name, -bem.fif or -bem-sol.fif (SPEC 9.2 --bem).
 
-    Returns the solution and the file it came from; the linear-collocation
-    solution is computed (reporting to ``progress``) when no file has one.
+    Returns the solution and the file it came from; when no file has one,
+    the linear-collocation system is factored (reporting to ``progress``),
+    which is all a forward solution needs.
     """
-    from ..bem.solution import make_bem_solution
+    from ..bem.solution import factor_bem_system
     from ..io.bem import read_bem_solution, read_bem_surfaces
     from .prepare_bem_model import bem_file_candidates
 
@@ -246,9 +247,9 @@ def load_bem(name: str, progress: Progress = SILENT):
     else:
         tried = ", ".join(f"{sol}, {bem}" for bem, sol in candidates)
         raise InputError(f"No BEM model found for --bem {name}: none of {tried} exists.")
-    logger.info("No precomputed solution in %s; computing the linear-collocation solution",
-                source)
-    return make_bem_solution(surfaces, "linear", source=source, progress=progress), source
+    logger.info("No precomputed solution in %s; solving the linear-collocation system "
+                "for the sensors", source)
+    return factor_bem_system(surfaces, "linear", source=source, progress=progress), source
 
 
 def _eeg_sphere_fit(models_file, model_name):

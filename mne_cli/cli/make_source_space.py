@@ -9,7 +9,7 @@ import click
 from ..errors import InputError
 from ..subject import source_space_name, subject_name, subjects_dir
 from ..units import MM_PER_M
-from .options import MM_EXCLUDE, MM_GRID, common_options, tool_command
+from .options import MM_GRID, MM_LIMIT, common_options, tool_command
 from .progress import TerminalProgress
 from .runner import command_line
 
@@ -84,7 +84,9 @@ def spacing_label(spacing, grade) -> str:
               help="Output -src.fif file (default $SUBJECTS_DIR/<subject>/bem/"
                    "<subject>-<spacing>-src.fif).")
 @click.option("--cps", is_flag=True, help="Add cortical patch statistics (always done).")
-@click.option("--dist", type=MM_EXCLUDE, help="Also compute source distances up to this limit (mm).")
+@click.option("--dist", type=MM_LIMIT,
+              help="Also compute source distances up to this limit (mm); 'all' for every "
+                   "pair (MNE-Python's add_dist=True).")
 @common_options
 def main(subject, surfaces, spacing, ico, oct_, all_, morph, src_file, cps, dist):
     """Create a cortical source space from FreeSurfer surfaces.
@@ -92,7 +94,8 @@ def main(subject, surfaces, spacing, ico, oct_, all_, morph, src_file, cps, dist
     Selects source vertices by --spacing, --ico or --oct (the last one given
     wins) and writes them as a -src.fif file that MNE-C and MNE-Python read.
     Patch information (the nearest source of every vertex) is always added;
-    --dist adds geodesic distances between sources up to the limit.
+    --dist adds geodesic distances between sources up to the limit, or
+    between all pairs of sources with --dist all.
 
     \b
     Example:

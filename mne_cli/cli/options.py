@@ -33,18 +33,22 @@ class Millimetres(click.ParamType):
     ``sign``: "any", "nonnegative" (a distance) or "positive" (a size); a
     value of the wrong sign is a usage error. ``plausible_from`` (mm): a
     nonzero value smaller than this was probably given in metres; it is used
-    as given, with a warning.
+    as given, with a warning. ``unlimited``: the words ``all`` and ``inf``
+    stand for no limit (infinity).
     """
 
     name = "mm"
 
-    def __init__(self, plausible_from: float = 0.0, sign: str = "any"):
+    def __init__(self, plausible_from: float = 0.0, sign: str = "any", unlimited: bool = False):
         self.plausible_from = plausible_from
         self.sign = sign
+        self.unlimited = unlimited
 
     def convert(self, value, param, ctx):
         if isinstance(value, float):
             return value
+        if self.unlimited and str(value).strip().lower() in ("all", "inf"):
+            return float("inf")
         try:
             mm = float(value)
         except ValueError:
@@ -99,7 +103,8 @@ MM_TRIPLE = MillimetreTriple()
 MM_SMALL = Millimetres(plausible_from=0.1)                       # shifts: either sign
 MM_DISTANCE = Millimetres(plausible_from=0.1, sign="nonnegative")  # --mindist
 MM_GRID = Millimetres(plausible_from=1.0, sign="positive")        # grids, spacings
-MM_EXCLUDE = Millimetres(plausible_from=1.0, sign="nonnegative")  # --exclude, --dist
+MM_EXCLUDE = Millimetres(plausible_from=1.0, sign="nonnegative")  # --exclude
+MM_LIMIT = Millimetres(plausible_from=1.0, sign="nonnegative", unlimited=True)  # --dist
 MM_RADIUS = Millimetres(plausible_from=10.0, sign="positive")     # head radii
 
 

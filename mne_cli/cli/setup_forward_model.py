@@ -94,6 +94,14 @@ def main(subject, surf, ico, homog, brainc, skullc, scalpc, innershift, outershi
     swap_fix = ("run without --noswap" if noswap else
                 "add --noswap (these .tri triangles are already counterclockwise)")
     layers = LAYERS[2:] if homog else LAYERS
+    paths = []
+    for stem, _, _, _ in layers:
+        path = first_existing([bem_dir / f"{stem}{extension}",
+                               bem_dir / f"{home.name}-{stem}{extension}"])
+        if path is None:
+            hint = "" if surf else " (FreeSurfer surfaces need --surf)"
+            raise InputError(f"{bem_dir / (stem + extension)}: no such surface{hint}")
+        paths.append(path)
     # Outputs checked before any surface is read: the names are known with
     # --model or --ico (20 * 4^ico triangles a surface), the folder always.
     if model is None and ico is not None:
@@ -102,12 +110,7 @@ def main(subject, surf, ico, homog, brainc, skullc, scalpc, innershift, outershi
     named_early = model is not None
     if named_early:
         _refuse_overwrite_model(bem_dir / model, nosol, overwrite)
-    for stem, surf_id, sigma, shift in layers:
-        path = first_existing([bem_dir / f"{stem}{extension}",
-                               bem_dir / f"{home.name}-{stem}{extension}"])
-        if path is None:
-            hint = "" if surf else " (FreeSurfer surfaces need --surf)"
-            raise InputError(f"{bem_dir / (stem + extension)}: no such surface{hint}")
+    for path, (stem, surf_id, sigma, shift) in zip(paths, layers):
         sources.append(SurfaceSource(str(path), ascii=not surf, id=surf_id,
                                      sigma=values[sigma], shift=values[shift],
                                      swap=not surf and not noswap, meters=meters, ico=ico,

@@ -127,7 +127,7 @@ def eeg_coefficients(solution: BemSolution, sensors: SensorSet, source: str) -> 
     scalp = solution.surfaces[0]
     tri, _, _ = nearest_surface_points(sensors.points, scalp.rr, scalp.tris)
     bary = plane_coordinates(sensors.points, scalp.rr[scalp.tris[tri]])
-    interp = np.zeros((sensors.nchan, len(solution.solution)))
+    interp = np.zeros((sensors.nchan, solution.size))
     if solution.approx == BemApprox.CONSTANT:
         np.add.at(interp, (sensors.channel, tri), sensors.weights)
     else:
@@ -142,8 +142,13 @@ def transfer_matrix(coeff: np.ndarray, solution: BemSolution) -> np.ndarray:
 
     S stays in the precision it was read in (float32 from a file); slabs of
     its rows are converted to float64 on the fly, which saves a full
-    double-precision copy of the N x N matrix.
+    double-precision copy of the N x N matrix. A factored system (no stored
+    S) gives the product by linear solves.
     """
+    if solution.solution is None:
+        transfer = solution.factors.left_multiply(coeff)
+        transfer *= node_multipliers(solution)
+        return transfer
     matrix = solution.solution
     used = np.flatnonzero(np.any(coeff != 0, axis=0))  # EEG touches only scalp nodes
     transfer = np.zeros((len(coeff), matrix.shape[1]))

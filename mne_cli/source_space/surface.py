@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -377,9 +378,10 @@ def add_patch_info(space: SourceSpace, dist_limit: float | None = None,
     space.dist_limit = dist_limit
 
 
-#: Below this many sources the distances are computed in this process: worker
-#: processes (scipy's Dijkstra holds the GIL) cost about half a second to start.
-_PARALLEL_DISTANCE_SOURCES = 1000
+#: Worker processes (scipy's Dijkstra holds the GIL) cost about half a second
+#: to start, so they are used only when the distances left after the first
+#: batch would take longer than this in this process (s).
+_PARALLEL_DISTANCE_SECONDS = 2.0
 
 _worker_graph: tuple | None = None
 
@@ -387,19 +389,25 @@ _worker_graph: tuple | None = None
 def _distance_batches(graph, vertno: np.ndarray, batches: list[np.ndarray], dist_limit: float):
     """(rows, cols, distances) of the upper triangle, batch by batch, in batch order.
 
-    Large jobs are spread over worker processes (:func:`mne_cli.parallel.workers`);
-    each batch is the same Dijkstra run wherever it runs, so the result does
-    not depend on the count.
+    The first batch runs here and is timed; when the rest would take longer
+    than ``_PARALLEL_DISTANCE_SECONDS`` (all pairs of a large surface, not a
+    7 mm limit), it is spread over worker processes
+    (:func:`mne_cli.parallel.workers`). Each batch is the same Dijkstra run
+    wherever it runs, so the result does not depend on the count.
     """
-    count = workers(len(batches)) if len(vertno) >= _PARALLEL_DISTANCE_SOURCES else 1
+    started = time.perf_counter()
+    yield _distance_batch(batches[0], graph, vertno, dist_limit)
+    rest = batches[1:]
+    expected = (time.perf_counter() - started) * len(rest)
+    count = workers(len(rest)) if expected > _PARALLEL_DISTANCE_SECONDS else 1
     if count <= 1:
-        for sources in batches:
+        for sources in rest:
             yield _distance_batch(sources, graph, vertno, dist_limit)
         return
     context = multiprocessing.get_context("spawn")  # no fork of a threaded process
     with ProcessPoolExecutor(count, mp_context=context, initializer=_keep_graph,
                              initargs=(graph, vertno, dist_limit)) as pool:
-        yield from pool.map(_distance_batch, batches)
+        yield from pool.map(_distance_batch, rest)
 
 
 def _keep_graph(graph, vertno, dist_limit) -> None:
