@@ -11,13 +11,19 @@ result, so the numbers do not depend on the count.
 Worker threads run numpy's elementwise kernels and small matrix products
 (OpenBLAS gives a product of m n k below a few 10^5 a single thread, and
 these stay near that size); the large matrix products and the LAPACK
-inversion run on the calling thread between parallel stages, with BLAS's
-own threads. Capping BLAS inside the workers (threadpoolctl) is left for
-when a runtime dependency for it is accepted.
+factorisations run on the calling thread between parallel stages, with
+BLAS's own threads, so the two never run at once. OpenBLAS itself follows
+the affinity and ``$OMP_NUM_THREADS``, not ``--jobs`` or
+``$MNE_CLI_NUM_THREADS``: :func:`limits` caps its threads through its own
+``*_set_num_threads`` entry points (what threadpoolctl does, for the
+OpenBLAS builds that numpy and SciPy ship, found in ``/proc/self/maps``;
+elsewhere the cap applies to mne_cli's own threads only).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 
 #: Environment variables that cap the thread count, in order of precedence.
@@ -57,3 +63,86 @@ def workers(tasks: int | None = None) -> int:
     if tasks is not None:
         count = min(count, tasks)
     return max(1, count)
+
+
+@contextlib.contextmanager
+def limits(jobs: int | None):
+    """Within the block, at most ``jobs`` worker threads and as many BLAS threads.
+
+    ``jobs`` None means every allowed core (:func:`allowed_cores`). The
+    previous cap and BLAS thread counts are restored on leaving, so a
+    command run in-process (or an API call) leaves no trace.
+    """
+    global _jobs
+    previous = _jobs
+    set_jobs(jobs)
+    try:
+        with _blas_threads_at_most(workers()):
+            yield
+    finally:
+        _jobs = previous
+
+
+#: Thread-count getters and setters of the OpenBLAS builds in use: plain,
+#: 64-bit-integer, and the scipy-openblas wheels of numpy (64) and SciPy (32).
+_BLAS_ENTRY_POINTS = (
+    ("openblas_get_num_threads", "openblas_set_num_threads"),
+    ("openblas_get_num_threads64_", "openblas_set_num_threads64_"),
+    ("scipy_openblas_get_num_threads", "scipy_openblas_set_num_threads"),
+    ("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
+)
+
+
+def blas_libraries() -> list[tuple[object, object]]:
+    """(get, set) thread-count functions of every OpenBLAS loaded in this process.
+
+    Linux only (read from ``/proc/self/maps``); empty elsewhere or when none
+    is loaded.
+    """
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return []
+    found = []
+    for path in sorted(p for p in paths if p.startswith("/")):
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for get_name, set_name in _BLAS_ENTRY_POINTS:
+            if hasattr(library, get_name) and hasattr(library, set_name):
+                found.append((getattr(library, get_name), getattr(library, set_name)))
+                break
+    return found
+
+
+@contextlib.contextmanager
+def _blas_threads_at_most(count: int):
+    """Cap every loaded OpenBLAS at ``count`` threads within the block.
+
+    Nothing is done when the cap is at least the cores the process may use
+    (OpenBLAS already follows the affinity). Otherwise numpy's and SciPy's
+    BLAS are loaded first, so that both are capped.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    if count >= cores:
+        yield
+        return
+    import numpy  # noqa: F401  (loads numpy's OpenBLAS)
+    import scipy.linalg  # noqa: F401  (and SciPy's)
+
+    changed = []
+    for get_threads, set_threads in blas_libraries():
+        before = get_threads()
+        if before > count:
+            set_threads(count)
+            changed.append((set_threads, before))
+    try:
+        yield
+    finally:
+        for set_threads, before in changed:
+            set_threads(before)

@@ -129,9 +129,7 @@ def _count_verbosity(step):
 
 
 def _set_jobs(ctx, param, value):
-    from ..parallel import set_jobs
-
-    set_jobs(value)
+    ctx.meta["jobs"] = value   # applied by ToolCommand.invoke (parallel.limits)
     return value
 
 

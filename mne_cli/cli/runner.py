@@ -82,8 +82,10 @@ class ToolCommand(click.Command):
         configure_logging(ctx.meta.get("verbosity", 0))
         for message in ctx.meta.get("unit_warnings", []):
             logging.getLogger("mne_cli").warning("%s", message)
+        from ..parallel import limits
+
         try:
-            with _signals_unwind():
+            with _signals_unwind(), limits(ctx.meta.get("jobs")):
                 return super().invoke(ctx)
         except MneCliError as err:
             raise ToolError(ctx.info_name, _one_line(str(err))) from None
