@@ -15,6 +15,7 @@ component, x through the two loop centres of a planar gradiometer.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -23,6 +24,8 @@ import numpy as np
 
 from . import __version__
 from .objects import CoilDef
+
+logger = logging.getLogger(__name__)
 
 # A quadrature rule returns (weights (n,), points (n, 3) in metres).
 Rule = Callable[[], "tuple[np.ndarray, np.ndarray]"]
@@ -465,3 +468,47 @@ def format_coil_defs(defs: list[CoilDef], program_line: str) -> str:
     """
     return _FILE_HEADER.format(program_line=program_line) + "".join(
         format_coil_def(coil) for coil in defs)
+
+
+def write_coil_def(fname=None, *, coil_defs_file=None, coil_id: int | None = None) -> str:
+    """The coil definition file (MNE-C's mne_list_coil_def), written to ``fname`` if given.
+
+    Parameters
+    ----------
+    fname : str or path-like, optional
+        Write ``coil_def.dat`` here (atomically); checked before any work.
+    coil_defs_file : str or path-like, optional
+        Validate and list the definitions of this file instead of the
+        built-in ones (the classic table plus later types; SPEC section 10).
+    coil_id : int, optional
+        Only the definitions of this coil type.
+
+    Returns
+    -------
+    str
+        The file's text: a program line, then each coil's header line and
+        its integration points (weight, position m, direction).
+
+    Raises
+    ------
+    InputError
+        An unreadable or invalid ``coil_defs_file``, or no definition of
+        ``coil_id``.
+    """
+    from .atomic import check_output
+    from .errors import InputError
+    from .io.coil_def import read_coil_defs, write_coil_defs
+
+    if fname is not None:
+        check_output(fname, "--out", [coil_defs_file])
+    defs = read_coil_defs(coil_defs_file) if coil_defs_file else builtin_coil_defs()
+    if coil_id is not None:
+        defs = [coil for coil in defs if coil.coil_id == coil_id]
+        if not defs:
+            source = coil_defs_file or "the built-in table"
+            raise InputError(f"No coil definitions with id {coil_id} in {source}.")
+    text = format_coil_defs(defs, default_program_line())
+    if fname is not None:
+        write_coil_defs(fname, text)
+        logger.info("Wrote %d coil definitions to %s", len(defs), fname)
+    return text

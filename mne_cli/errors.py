@@ -2,7 +2,8 @@
 
 Every message is one sentence meant for the user: it names the file (when
 there is one), says what is wrong and, when known, how to fix it. The command
-runner prints it on one line of stderr and exits with status 1.
+runner prints it on one line of stderr and exits with status 1, or with
+status 2 and the usage line for a :class:`UsageError`.
 """
 
 
@@ -24,6 +25,18 @@ class GeometryError(MneCliError):
 
 class OutputError(MneCliError):
     """An output file cannot be created or written."""
+
+
+class UsageError(MneCliError):
+    """Arguments that contradict each other, or a value the job cannot use as given.
+
+    ``option`` names the command-line option concerned, when there is one;
+    the commands report the error as click's usage errors (exit status 2).
+    """
+
+    def __init__(self, message: str, option: str | None = None):
+        super().__init__(message)
+        self.option = option
 
 
 class NotImplementedYetError(MneCliError):

@@ -14,9 +14,9 @@ from pathlib import Path
 from .errors import InputError
 
 
-def subjects_dir(why: str) -> Path:
-    """``$SUBJECTS_DIR`` as a path; ``why`` completes "it is needed ..."."""
-    value = os.environ.get("SUBJECTS_DIR")
+def subjects_dir(why: str, given=None) -> Path:
+    """``given``, else ``$SUBJECTS_DIR``, as a path; ``why`` completes "it is needed ..."."""
+    value = os.fspath(given) if given is not None else os.environ.get("SUBJECTS_DIR")
     if not value:
         raise InputError(f"SUBJECTS_DIR is not set; it is needed {why}")
     return Path(value)
@@ -29,9 +29,9 @@ def subject_name(subject: str | None, why: str) -> str:
     return subject
 
 
-def subject_dir(subject: str | None, why: str) -> Path:
-    """``$SUBJECTS_DIR/<subject>``, which must exist."""
-    root = subjects_dir(why)
+def subject_dir(subject: str | None, why: str, root=None) -> Path:
+    """``<root or $SUBJECTS_DIR>/<subject>``, which must exist."""
+    root = subjects_dir(why, root)
     name = subject_name(subject, why)
     path = root / name
     if not path.is_dir():

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mne_cli.cli import do_forward_solution as do_fwd
 from mne_cli.errors import InputError
+from mne_cli.forward import search as do_fwd
 
 from .conftest import REFCASE, invoke_ok, testing_file
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mne_cli.cli.prepare_bem_model import default_solution_name, main
+from mne_cli.cli.prepare_bem_model import main
 from mne_cli.fiff import Block, Kind, open_fif
 from mne_cli.fiff.constants import BemApprox
-from mne_cli.io.bem import read_bem_solution, read_bem_surfaces, write_bem_surfaces
+from mne_cli.io.bem import (
+    default_solution_name,
+    read_bem_solution,
+    read_bem_surfaces,
+    write_bem_surfaces,
+)
 
 from .bem_helpers import three_layer_head
 from .conftest import testing_file

@@ -58,3 +58,19 @@ def test_many_subjects_makefile(tmp_path):
                             "SUBJECTS=s01 s02", f"MEG={meg}", "SRC_OPTS=--ico 3",
                             "SPACING=ico-3"], cwd=tmp_path, env=env, check=False)
     assert again.returncode == 0
+
+
+@pytest.mark.slow
+def test_python_api_example(tmp_path):
+    """The Python API example runs as printed in share/demo and prints what its comment says."""
+    mne = pytest.importorskip("mne")
+    work = tmp_path / "demo"
+    shutil.copytree(DEMO, work)
+    code = _block("python")
+    result = subprocess.run([sys.executable, "-c", code], cwd=work, capture_output=True,
+                            text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr
+    promised = re.search(r"print\(.*\)\s+# (.*)$", code, flags=re.MULTILINE).group(1)
+    assert result.stdout.strip() == promised
+    fwd = mne.read_forward_solution(work / "demo-ico-3-fwd.fif", verbose=False)
+    assert np.isfinite(fwd["sol"]["data"]).all()

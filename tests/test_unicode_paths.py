@@ -330,7 +330,7 @@ def test_setup_forward_model_failing_solution_leaves_nothing(tmp_path, runner, m
     def fail(*args, **kwargs):
         raise GeometryError("the BEM system matrix is singular (simulated)")
 
-    monkeypatch.setattr("mne_cli.bem.solution.make_bem_solution", fail)
+    monkeypatch.setattr("mne_cli.bem.setup.make_bem_solution", fail)
     result = invoke()
     assert result.exit_code == 1 and "simulated" in result.output
     assert _listing(bem) == before

@@ -82,14 +82,43 @@ class _Named:
         return f"{surface_label(self.surface)} ({self.source.name})"
 
 
-def make_bem_surfaces(sources: list[SurfaceSource], tri_frame: int = Frame.MRI,
-                      force: bool = False, check: bool = False,
-                      check_more: bool = False) -> list[BemSurface]:
-    """Read, decimate, shift, order and check the surfaces of a BEM model.
+def make_bem_model(sources: list[SurfaceSource], tri_frame: int = Frame.MRI,
+                   force: bool = False, check: bool = False, check_more: bool = False,
+                   *, fname=None) -> list[BemSurface]:
+    """Read, decimate, shift, order and check the surfaces of a BEM model: mne_surf2bem's job.
 
-    Raises GeometryError naming the surface when a check fails; nothing is
-    written by this function.
+    Parameters
+    ----------
+    sources : list of SurfaceSource
+        The surfaces (FreeSurfer or ASCII .tri files) with their id,
+        conductivity (S/m), outward shift (m) and the other per-surface
+        options of surf2bem.
+    tri_frame : int
+        FIF coordinate frame recorded for .tri surfaces (5 MRI, 4 head).
+    force : bool
+        Accept surfaces with topological defects (SPEC 7.3).
+    check, check_more : bool
+        Check size, completeness, self-intersection and nesting (and, with
+        ``check_more``, the distances between surfaces), as MNE-C's
+        ``--check``/``--checkmore``.
+    fname : str or path-like, optional
+        Write the model here (``-bem.fif``); checked before any surface is read.
+
+    Returns
+    -------
+    list of BemSurface
+        Outermost first, in metres, with vertex normals.
+
+    Raises
+    ------
+    InputError, GeometryError
+        Naming the surface whose file or check fails.
     """
+    from ..atomic import check_output
+    from ..io.bem import write_bem_surfaces
+
+    if fname is not None:
+        check_output(fname, "--fif", [source.path for source in sources])
     validate_sources(sources)
     named = [_Named(load_surface(src, tri_frame), src) for src in sources]
     named = _model_order(named)
@@ -97,7 +126,11 @@ def make_bem_surfaces(sources: list[SurfaceSource], tri_frame: int = Frame.MRI,
         check_topology(item, force)
     if check or check_more:
         check_model(named, check_more)
-    return [item.surface for item in named]
+    surfaces = [item.surface for item in named]
+    if fname is not None:
+        write_bem_surfaces(fname, surfaces)
+        logger.info("Wrote %s", fname)
+    return surfaces
 
 
 def load_surface(src: SurfaceSource, tri_frame: int = Frame.MRI) -> BemSurface:

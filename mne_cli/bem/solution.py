@@ -12,12 +12,13 @@ inner-skull block the isolated-skull step needs.
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 import numpy as np
 from scipy.linalg import blas, lapack
 
-from ..errors import GeometryError, InputError
+from ..errors import GeometryError, InputError, UsageError
 from ..fiff.constants import BemApprox, BemSurfId, Frame
 from ..objects import BemSolution, BemSurface
 from ..progress import SILENT, Progress, format_duration
@@ -126,23 +127,30 @@ def refuse_unstorable(surfaces: list[BemSurface], method: str, source: str) -> N
             f"forward_solution --bem, which solves it in memory ({in_memory:.1f} GiB)")
 
 
-def make_bem_solution(surfaces: list[BemSurface], method: str = "linear",
-                      source: str = "BEM model", progress: Progress = SILENT) -> BemSolution:
-    """Compute the BEM solution of a 1- or 3-layer model (what prepare_bem_model stores).
+def make_bem_solution(surfaces, method: str = "linear", source: str | None = None,
+                      progress: Progress = SILENT, *, fname=None,
+                      command_line: str | None = None) -> BemSolution:
+    """Compute the BEM solution of a 1- or 3-layer model: mne_prepare_bem_model's job.
 
     Parameters
     ----------
-    surfaces : list of BemSurface
-        All surfaces of the geometry file; the model ones are picked by id.
+    surfaces : list of BemSurface, or str or path-like
+        All surfaces of a geometry, or the ``-bem.fif`` file holding them;
+        the model surfaces are picked by id (SPEC 8.3).
     method : {"linear", "constant"}
-        Linear collocation (unknowns at vertices, SPEC 8.5) or constant
-        collocation (unknowns at triangle centroids, SPEC 8.6).
-    source : str
-        Name used in error messages (the input file).
+        Linear collocation (unknowns at vertices, SPEC 8.5; MNE-C's and
+        MNE-Python's default) or constant collocation (unknowns at triangle
+        centroids, SPEC 8.6; not read by MNE-Python).
+    source : str, optional
+        Name used in error messages (default: the file, or "BEM model").
     progress : Progress
         Told about the coefficient stage (the inversions are single LAPACK
         calls, not subdivided; each is logged before, with its expected
         time, and after).
+    fname : str or path-like, optional
+        Write the solution here (``-bem-sol.fif``); checked before any work.
+    command_line : str, optional
+        Recorded in the file's provenance block.
 
     Returns
     -------
@@ -151,11 +159,42 @@ def make_bem_solution(surfaces: list[BemSurface], method: str = "linear",
 
     Raises
     ------
-    InputError, GeometryError
-        For a model that cannot be solved (see :func:`factor_bem_system`).
+    InputError, GeometryError, FifError
+        For a model that cannot be solved or stored, or an unreadable file.
+    UsageError
+        When ``fname`` is the input file itself.
     """
+    from ..atomic import check_output
+    from ..io.bem import read_bem_surfaces, write_bem_solution
+
+    if isinstance(surfaces, (str, os.PathLike)):
+        path = os.fspath(surfaces)
+        source = source or path
+        if fname is not None and os.path.abspath(fname) == os.path.abspath(path):
+            raise UsageError("--sol names the --bem input itself; choose another output file")
+        if fname is not None:
+            check_output(fname, "--sol")
+        surfaces = read_bem_surfaces(path)
+    elif fname is not None:
+        check_output(fname, "--sol")
+    source = source or "BEM model"
+    refuse_unstorable(surfaces, method, source)
     if solution_unknowns(surfaces, method, source) > blocked_lu.ONE_CALL_LIMIT:
-        return _solution_by_solves(surfaces, method, source, progress)
+        solution = _solution_by_solves(surfaces, method, source, progress)
+    else:
+        solution = _inverted_solution(surfaces, method, source, progress)
+    if method == "constant":
+        logger.warning("Constant-collocation solutions are read by MNE-C and mne_cli, "
+                       "not by MNE-Python")
+    if fname is not None:
+        write_bem_solution(fname, solution, command_line)
+        logger.info("Wrote %s", fname)
+    return solution
+
+
+def _inverted_solution(surfaces: list[BemSurface], method: str, source: str,
+                       progress: Progress) -> BemSolution:
+    """The solution by LAPACK's in-place inverse (and the isolated-skull update)."""
     system = _BemSystem(surfaces, method, source, progress, "solution")
     timer = _LapackTimer()
     timer.run(system.matrix, source, "Inverting the coefficient matrix", 2.0, _invert_in_place)

@@ -1,14 +1,9 @@
 """average_forward_solutions (mne_average_forward_solutions): weighted averages (SPEC section 11)."""
 
-import logging
-import os
-
 import click
 
 from .options import common_options, tool_command
 from .runner import command_line
-
-logger = logging.getLogger(__name__)
 
 
 @tool_command("average_forward_solutions")
@@ -25,35 +20,7 @@ def main(inputs, out_file):
     source orientation and coordinate frame. The output is the first input
     with its gain matrices replaced by the weighted average.
     """
-    from ..atomic import check_output
-    from ..forward.average import (
-        average_forwards,
-        normalise_weights,
-        parse_weighted_name,
-    )
-    from ..io.forward import read_forward, write_forward
+    from ..forward.average import average_forward_solutions, parse_weighted_name
 
-    ctx = click.get_current_context()
-    parsed = [parse_weighted_name(arg) for arg in inputs]
-    names = [path for path, _ in parsed]
-    out_real = os.path.realpath(out_file)
-    for path in names:
-        if os.path.realpath(path) == out_real or _same_file(path, out_file):
-            raise click.UsageError(f"--out names the input {path} itself; choose another "
-                                   "output file")
-    check_output(out_file, "--out")
-    weights = [w for _, w in parsed]
-    forwards = []
-    for path, weight in zip(names, normalise_weights(weights, names)):
-        forwards.append(read_forward(path))
-        logger.info("Read %s (weight %.6g)", path, weight)
-    average = average_forwards(forwards, weights, names)
-    write_forward(out_file, average, command_line(ctx))
-
-
-def _same_file(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
+    average_forward_solutions([parse_weighted_name(arg) for arg in inputs], fname=out_file,
+                              command_line=command_line(click.get_current_context()))

@@ -1,14 +1,10 @@
 """forward_solution (mne_forward_solution): MEG/EEG forward solutions (SPEC section 9)."""
 
 import logging
-import os
 
 import click
 
-from ..errors import InputError
-from ..progress import SILENT, Progress
 from .options import (
-    MM,
     MM_DISTANCE,
     MM_RADIUS,
     MM_TRIPLE,
@@ -23,8 +19,6 @@ from .runner import command_line
 logger = logging.getLogger(__name__)
 
 ORIGIN_DEFAULT, EEG_RADIUS_DEFAULT = "0:0:40", "90"   # mm, as on the command line
-DEFAULT_ORIGIN_M = MM_TRIPLE.convert(ORIGIN_DEFAULT, None, None)
-DEFAULT_EEG_RADIUS_M = MM.convert(EEG_RADIUS_DEFAULT, None, None)
 
 
 def _remember_order(ctx, param, value):
@@ -99,88 +93,17 @@ def main(src_file, meas_file, fwd_file, mri_file, trans_file, notrans, bem, orig
         if not value:
             raise click.UsageError(message)
     _warn_unused(ctx, bem)
-    mri_head_t, trans_name = _head_mri_transform(ctx, mri_file, trans_file)
-    run_forward(src_file=src_file, meas_file=meas_file, fwd_file=fwd_file,
-                mri_head_t=mri_head_t, trans_name=trans_name, bem=bem, meg=meg or megonly,
-                eeg=eeg or eegonly, accurate=accurate, fixed=fixed, all_=all_, labels=labels,
-                mindist=mindist, mindistout=mindistout, includeall=includeall,
-                mricoord=mricoord, grad=grad, allow_inside=allow_inside, origin=origin,
-                eegmodels=eegmodels,
-                eegmodel=eegmodel, eegrad=eegrad, eegscalp=eegscalp,
-                command=command_line(ctx))
+    from ..forward.make import make_forward_solution
 
-
-def run_forward(*, src_file, meas_file, fwd_file, mri_head_t, trans_name, bem=None,
-                meg=False, eeg=False, accurate=False, fixed=False, all_=False, labels=(),
-                mindist=0.0, mindistout=None, includeall=False, mricoord=False, grad=False,
-                allow_inside=False, modalities_given=None, origin=DEFAULT_ORIGIN_M,
-                eegmodels=None, eegmodel="Default", eegrad=DEFAULT_EEG_RADIUS_M, eegscalp=False,
-                command=None) -> None:
-    """Compute a forward solution and write it; the body of forward_solution.
-
-    Lengths (``mindist``, ``origin``, ``eegrad``) are in metres; ``mri_head_t``
-    is the MRI -> head transform (``trans_name`` the file it came from, or
-    None). With neither ``meg`` nor ``eeg``, every modality of the
-    measurement is computed; ``modalities_given`` says whether the user
-    chose them (default: whether ``meg`` or ``eeg`` is set), which changes
-    only the advice of errors. mne_do_forward_solution calls this too.
-    """
-    from ..atomic import check_output
-    from ..fiff.constants import ChannelKind
-    from ..forward.compute import ForwardInputs, SphereModel, compute_forward
-    from ..forward.labels import restrict_to_labels
-    from ..forward.source_selection import activate_all, write_omitted
-    from ..io.coil_def import find_coil_def_file, read_coil_defs
-    from ..io.forward import write_forward
-    from ..io.label import read_label
-    from ..io.meas import read_meas_info
-    from ..io.source_space import read_source_spaces
-    from .prepare_bem_model import bem_file_candidates
-
-    inputs = [src_file, meas_file, trans_name, eegmodels, *labels]
-    if bem:
-        inputs += [bem, *(name for pair in bem_file_candidates(bem) for name in pair)]
-    check_output(fwd_file, "--fwd", inputs)
-    if mindistout:
-        check_output(mindistout, "--mindistout", [*inputs, fwd_file])
-    spaces = read_source_spaces(src_file)
-    if all_:
-        spaces = activate_all(spaces)
-    if labels:
-        spaces = restrict_to_labels(spaces, [read_label(path) for path in labels], src_file)
-        if sum(s.nuse for s in spaces) == 0:
-            hint = "" if all_ else " (with --all every surface vertex in a label is used)"
-            raise InputError(f"No source of {src_file} lies in the labels given{hint}; label "
-                             "vertex numbers must refer to the source space's surface.")
-    info = read_meas_info(meas_file)
-    if modalities_given is None:
-        modalities_given = meg or eeg
-    if not meg and not eeg:
-        kinds = {ch.kind for ch in info.channels}
-        meg, eeg = ChannelKind.MEG in kinds, ChannelKind.EEG in kinds
-        if not meg and not eeg:
-            raise InputError(f"{meas_file} has neither MEG nor EEG channels.")
-    coil_defs = read_coil_defs(find_coil_def_file()) if meg else []
     with TerminalProgress() as progress:
-        if bem:
-            conductor, bem_name = load_bem(bem, progress)
-        else:
-            frame = "MRI" if mricoord else "head"
-            logger.info("Sphere model: origin (%.1f, %.1f, %.1f) mm in %s coordinates",
-                        *(origin * 1000), frame)
-            fit = _eeg_sphere_fit(eegmodels, eegmodel) if eeg else None
-            conductor = SphereModel(origin, fit, eegrad, eegscalp)
-            bem_name = "the sphere model"
-        inputs = ForwardInputs(spaces, info, mri_head_t, coil_defs, conductor, meg=meg,
-                               eeg=eeg, accurate=accurate, mindist=mindist,
-                               include_all=includeall, mricoord=mricoord, fixed=fixed,
-                               grad=grad, modalities_given=modalities_given,
-                               allow_inside=allow_inside, src_file=src_file, meas_file=meas_file,
-                               bem_file=bem_name, mri_file=trans_name)
-        fwd, omitted = compute_forward(inputs, progress)
-    if mindistout:
-        write_omitted(mindistout, omitted)
-    write_forward(fwd_file, fwd, command)
+        make_forward_solution(
+            src_file, meas_file, _head_mri_transform(ctx, mri_file, trans_file), bem=bem,
+            meg=meg or megonly, eeg=eeg or eegonly, accurate=accurate, fixed=fixed,
+            all_sources=all_, labels=labels, mindist=mindist, mindistout=mindistout,
+            include_all=includeall, mricoord=mricoord, grad=grad, allow_inside=allow_inside,
+            origin=origin, eeg_models=eegmodels, eeg_model=eegmodel, eeg_radius=eegrad,
+            eeg_scalp=eegscalp, fname=fwd_file, progress=progress,
+            command_line=command_line(ctx))
 
 
 #: Options that only one kind of head model uses.
@@ -202,65 +125,21 @@ def _warn_unused(ctx: click.Context, bem) -> None:
 
 
 def _head_mri_transform(ctx, mri_file, trans_file):
-    """The MRI -> head transform from the last of --mri/--trans/--notrans given."""
-    from ..fiff.constants import Frame
-    from ..io.transform import read_head_mri_transform, read_head_mri_transform_any
-    from ..objects import Transform
+    """The transform file of the last of --mri/--trans/--notrans given (None: --notrans).
+
+    --mri must be a FIF file (read here once to say so); --trans may be
+    either kind.
+    """
+    from ..io.transform import read_head_mri_transform
 
     order = ctx.meta.get("transform_options", [])
     last = order[-1] if order else None
     if last == "mri_file":
-        return read_head_mri_transform(mri_file).towards(Frame.MRI, Frame.HEAD), mri_file
+        read_head_mri_transform(mri_file)
+        return mri_file
     if last == "trans_file":  # text, or a FIF file given as --trans by habit
-        return read_head_mri_transform_any(trans_file).towards(Frame.MRI, Frame.HEAD), trans_file
+        return trans_file
     if last == "notrans":
-        return Transform.identity(Frame.MRI, Frame.HEAD), None
+        return None
     raise click.UsageError("MRI <-> head coordinate transformation is missing. Use the --mri "
                            "or --trans option to specify it.")
-
-
-def load_bem(name: str, progress: Progress = SILENT):
-    """A BEM solution from a name, -bem.fif or -bem-sol.fif (SPEC 9.2 --bem).
-
-    Returns the solution and the file it came from; when no file has one,
-    the linear-collocation system is factored (reporting to ``progress``),
-    which is all a forward solution needs.
-    """
-    from ..bem.solution import factor_bem_system
-    from ..io.bem import read_bem_solution, read_bem_surfaces
-    from .prepare_bem_model import bem_file_candidates
-
-    # The names surf2bem/prepare_bem_model write, plain then gzipped.
-    candidates = bem_file_candidates(name)
-    bem_file, sol_file = next((pair for pair in candidates
-                               if any(os.path.exists(p) for p in pair)), candidates[0])
-    if os.path.isfile(name) and name != bem_file:
-        sol_file = name  # a solution (or any BEM) file named otherwise
-    if os.path.exists(sol_file):
-        solution = read_bem_solution(sol_file)
-        if solution.solution is not None:
-            logger.info("Loaded the BEM solution from %s", sol_file)
-            return solution, sol_file
-        surfaces, source = solution.surfaces, sol_file
-    elif os.path.exists(bem_file):
-        surfaces, source = read_bem_surfaces(bem_file), bem_file
-    else:
-        tried = ", ".join(f"{sol}, {bem}" for bem, sol in candidates)
-        raise InputError(f"No BEM model found for --bem {name}: none of {tried} exists.")
-    logger.info("No precomputed solution in %s; solving the linear-collocation system "
-                "for the sensors", source)
-    return factor_bem_system(surfaces, "linear", source=source, progress=progress), source
-
-
-def _eeg_sphere_fit(models_file, model_name):
-    from ..forward.eeg_sphere import (
-        find_eeg_models_file,
-        fit_berg_scherg,
-        read_eeg_models,
-        select_eeg_model,
-    )
-
-    path = find_eeg_models_file(models_file)
-    models = read_eeg_models(path)
-    model = select_eeg_model(models, model_name, path or "the built-in models")
-    return fit_berg_scherg(model)

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from .options import common_options, tool_command
-
-logger = logging.getLogger(__name__)
 
 
 @tool_command("list_coil_def")
@@ -26,22 +22,8 @@ def main(out_path: str | None, in_path: str | None, coil_id: int | None) -> None
     Without --in the built-in definitions are listed; the standard file is
     made with: list_coil_def --out $MNE_ROOT/share/mne/coil_def.dat
     """
-    from ..atomic import check_output
-    from ..coil_defs import builtin_coil_defs, default_program_line, format_coil_defs
-    from ..errors import InputError
-    from ..io.coil_def import read_coil_defs, write_coil_defs
+    from ..coil_defs import write_coil_def
 
-    if out_path is not None:
-        check_output(out_path, "--out", [in_path])
-    defs = read_coil_defs(in_path) if in_path else builtin_coil_defs()
-    if coil_id is not None:
-        defs = [coil for coil in defs if coil.coil_id == coil_id]
-        if not defs:
-            source = in_path or "the built-in table"
-            raise InputError(f"No coil definitions with id {coil_id} in {source}.")
-    text = format_coil_defs(defs, default_program_line())
+    text = write_coil_def(out_path, coil_defs_file=in_path, coil_id=coil_id)
     if out_path is None:
         click.echo(text, nl=False)
-    else:
-        write_coil_defs(out_path, text)
-        logger.info("Wrote %d coil definitions to %s", len(defs), out_path)

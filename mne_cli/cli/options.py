@@ -8,9 +8,13 @@
   ``MM_GRID`` and ``MM_RADIUS`` also warn about values that look like metres
 * ``MillimetreTriple``: ``x:y:z`` in mm -> a length-3 array in metres
   (``--origin`` of forward_solution and volume_source_space)
+* ``spacing_selection``: the last of ``--spacing``/``--ico``/``--oct``
+  (make_source_space, mne_setup_source_space)
 """
 
 from __future__ import annotations
+
+import logging
 
 import click
 import numpy as np
@@ -18,6 +22,8 @@ import numpy as np
 from .. import __version__
 from ..units import MM_PER_M
 from .runner import ToolCommand
+
+logger = logging.getLogger(__name__)
 
 
 def _unit_warning(ctx, param, given: str, meant: str) -> None:
@@ -174,3 +180,24 @@ def tool_command(name: str):
     return click.command(name=name, cls=ToolCommand,
                          context_settings={"help_option_names": ["--help", "-h"],
                                            "max_content_width": 100})
+
+
+DEFAULT_SPACING_MM = 7
+
+
+def spacing_selection(raw_args, spacing_m, ico, oct_):
+    """The spacing of the last of --spacing/--ico/--oct given, as
+    :func:`~mne_cli.source_space.setup.setup_source_space` takes it."""
+    last = None
+    for arg in raw_args:
+        name = arg.split("=", 1)[0]
+        if name in ("--spacing", "--ico", "--oct"):
+            last = name
+    if last == "--ico":
+        return f"ico-{ico}"
+    if last == "--oct":
+        return f"oct-{oct_}"
+    if last == "--spacing":
+        return spacing_m
+    logger.info("No --spacing, --ico or --oct given: using --spacing %d", DEFAULT_SPACING_MM)
+    return DEFAULT_SPACING_MM / MM_PER_M

@@ -28,7 +28,7 @@ import threading
 
 import click
 
-from ..errors import MneCliError
+from ..errors import MneCliError, UsageError
 
 _LEVELS = {-1: logging.WARNING, 0: logging.INFO, 1: logging.DEBUG}
 
@@ -87,6 +87,10 @@ class ToolCommand(click.Command):
         try:
             with _signals_unwind(), limits(ctx.meta.get("jobs")):
                 return super().invoke(ctx)
+        except UsageError as err:
+            if err.option:
+                raise click.BadParameter(str(err), ctx, param_hint=err.option) from None
+            raise click.UsageError(str(err), ctx) from None
         except MneCliError as err:
             raise ToolError(ctx.info_name, _one_line(str(err))) from None
         except KeyboardInterrupt:

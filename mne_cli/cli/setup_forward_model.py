@@ -1,34 +1,14 @@
 """mne_setup_forward_model: the MNE-C convenience script for BEM models (SPEC 12).
 
-Reads the subject's ``bem/{inner_skull,outer_skull,outer_skin}.surf`` (or
-``.tri``), writes ``bem/<model>-bem.fif`` and, unless --nosol,
-``bem/<model>-bem-sol.fif``, through the same core as surf2bem and
-prepare_bem_model (no subprocess). The solution is computed before anything
-is written, and the model file is moved into place only after the solution
-file was written, so a failed run leaves no new file behind and earlier ones
-untouched.
+The job (search rules, checks, the order of writing) is
+:func:`mne_cli.bem.setup.setup_forward_model`; this module only parses.
 """
-
-import logging
-from pathlib import Path
 
 import click
 
-from ..atomic import check_output, staged_output
-from ..errors import InputError
-from ..fiff.constants import BemSurfId
-from ..subject import first_existing, refuse_overwrite, subject_dir
 from .options import MM_SMALL, common_options, tool_command
-from .prepare_bem_model import bem_file_names
 from .progress import TerminalProgress
 from .runner import command_line
-
-logger = logging.getLogger(__name__)
-
-# (file name stem, surface id, conductivity option, shift option), outermost first.
-LAYERS = (("outer_skin", BemSurfId.HEAD, "scalpc", "scalpshift"),
-          ("outer_skull", BemSurfId.SKULL, "skullc", "outershift"),
-          ("inner_skull", BemSurfId.BRAIN, "brainc", "innershift"))
 
 
 @tool_command("mne_setup_forward_model")
@@ -79,70 +59,12 @@ def main(subject, surf, ico, homog, brainc, skullc, scalpc, innershift, outershi
       export SUBJECTS_DIR=/data/subjects SUBJECT=sample
       mne_setup_forward_model --homog --surf --ico 4   # bem/sample-5120-bem{,-sol}.fif
     """
-    from ..bem.model import SurfaceSource, make_bem_surfaces
-    from ..bem.solution import make_bem_solution, refuse_unstorable
-    from ..io.bem import write_bem_solution, write_bem_surfaces
+    from ..bem.setup import setup_forward_model
 
-    ctx = click.get_current_context()
-    home = subject_dir(subject, "to find the BEM surfaces")
-    bem_dir = home / "bem"
-    values = {"scalpc": scalpc, "skullc": skullc, "brainc": brainc,
-              "scalpshift": scalpshift, "outershift": outershift, "innershift": innershift}
-    extension = ".surf" if surf else ".tri"
-    sources = []
-    # .tri files are swapped unless --noswap: inward triangles mean the other choice.
-    swap_fix = ("run without --noswap" if noswap else
-                "add --noswap (these .tri triangles are already counterclockwise)")
-    layers = LAYERS[2:] if homog else LAYERS
-    paths = []
-    for stem, _, _, _ in layers:
-        path = first_existing([bem_dir / f"{stem}{extension}",
-                               bem_dir / f"{home.name}-{stem}{extension}"])
-        if path is None:
-            hint = "" if surf else " (FreeSurfer surfaces need --surf)"
-            raise InputError(f"{bem_dir / (stem + extension)}: no such surface{hint}")
-        paths.append(path)
-    # Outputs checked before any surface is read: the names are known with
-    # --model or --ico (20 * 4^ico triangles a surface), the folder always.
-    if model is None and ico is not None:
-        model = "-".join([home.name] + [str(20 * 4 ** ico)] * len(layers))
-    check_output(bem_dir / f"{model or home.name}-bem.fif")
-    named_early = model is not None
-    if named_early:
-        _refuse_overwrite_model(bem_dir / model, nosol, overwrite)
-    for path, (stem, surf_id, sigma, shift) in zip(paths, layers):
-        sources.append(SurfaceSource(str(path), ascii=not surf, id=surf_id,
-                                     sigma=values[sigma], shift=values[shift],
-                                     swap=not surf and not noswap, meters=meters, ico=ico,
-                                     swap_fix=None if surf else swap_fix))
-    surfaces = make_bem_surfaces(sources, check=True)
-    if model is None:
-        counts = {s.id: len(s.tris) for s in surfaces}
-        model = "-".join([home.name] + [str(counts[surf_id])
-                                        for _, surf_id, _, _ in LAYERS if surf_id in counts])
-    bem_file, sol_file = map(Path, bem_file_names(str(bem_dir / model)))
-    if not named_early:
-        _refuse_overwrite_model(bem_dir / model, nosol, overwrite)
-    solution = None
-    if not nosol:
-        refuse_unstorable(surfaces, "linear", str(bem_file))
-        with TerminalProgress() as progress:
-            solution = make_bem_solution(surfaces, "linear", source=str(bem_file),
-                                         progress=progress)
-    # The model file is moved into place last, after its solution was written:
-    # a failed run leaves no model without its solution, and earlier files as
-    # they were.
-    with staged_output(bem_file) as staged:
-        write_bem_surfaces(staged, surfaces)
-        if solution is not None:
-            write_bem_solution(sol_file, solution, command_line(ctx))
-    logger.info("Wrote %s", bem_file)
-    if solution is not None:
-        logger.info("Wrote %s", sol_file)
-
-
-def _refuse_overwrite_model(model: Path, nosol: bool, overwrite: bool) -> None:
-    """The model's -bem.fif (and -bem-sol.fif) may be replaced only with --overwrite."""
-    bem_file, sol_file = map(Path, bem_file_names(str(model)))
-    for path in (bem_file,) if nosol else (bem_file, sol_file):
-        refuse_overwrite(path, overwrite)
+    with TerminalProgress() as progress:
+        setup_forward_model(subject, surf=surf, ico=ico, homog=homog,
+                            conductivity=(brainc, skullc, scalpc),
+                            shift=(innershift, outershift, scalpshift), nosol=nosol,
+                            noswap=noswap, meters=meters, model=model, overwrite=overwrite,
+                            progress=progress,
+                            command_line=command_line(click.get_current_context()))

@@ -1,22 +1,15 @@
 """mne_setup_source_space: the MNE-C convenience script for cortical source spaces (SPEC 12).
 
-Finds ``lh.<surface>`` and ``rh.<surface>`` of the subject and writes
-``$SUBJECTS_DIR/<subject>/bem/<subject>-<spacing>-src.fif`` through the same
-core as make_source_space (no subprocess).
+Uses ``lh.<surface>`` and ``rh.<surface>`` of the subject and writes
+``$SUBJECTS_DIR/<subject>/bem/<subject>-<spacing>-src.fif``: the job is
+:func:`mne_cli.source_space.setup.setup_source_space`; this module only parses.
 """
-
-import logging
-from pathlib import Path
 
 import click
 
-from ..errors import InputError
-from ..subject import refuse_overwrite, source_space_name, subject_dir
-from .make_source_space import build_source_spaces, spacing_label, spacing_selection
-from .options import MM_GRID, common_options, tool_command
+from .options import MM_GRID, common_options, spacing_selection, tool_command
+from .progress import TerminalProgress
 from .runner import command_line
-
-logger = logging.getLogger(__name__)
 
 
 @tool_command("mne_setup_source_space")
@@ -54,24 +47,15 @@ def main(subject, spacing, ico, oct_, surface, morph, src_file, all_, cps, overw
       export SUBJECTS_DIR=/data/subjects SUBJECT=sample
       mne_setup_source_space --ico -6      # bem/sample-oct-6-src.fif
     """
-    from ..io.source_space import write_source_spaces
+    from ..source_space.setup import setup_source_space, standard_source_space_file
 
     ctx = click.get_current_context()
-    spacing_edges, grade = spacing_selection(ctx.meta["raw_args"], spacing, ico, oct_)
-    if grade == 0:
-        raise click.BadParameter("the grade must not be 0", param_hint="--ico")
-    home = subject_dir(subject, "to find the cortical surfaces")
-    surf_dir = home / "surf"
-    paths = [surf_dir / f"{hemi}.{surface}" for hemi in ("lh", "rh")]
-    for path in paths:
-        if not path.is_file():
-            raise InputError(f"{path}: no such surface (check --surface and --subject)")
+    spacing = spacing_selection(ctx.meta["raw_args"], spacing, ico, oct_)
     if src_file is None:
-        owner_dir = subject_dir(morph, "for --morph") if morph else home
-        src_file = (owner_dir / "bem"
-                    / source_space_name(owner_dir.name, spacing_label(spacing_edges, grade)))
-        src_file.parent.mkdir(exist_ok=True)
-    refuse_overwrite(Path(src_file), overwrite)
-    spaces = build_source_spaces(paths, spacing_edges, grade, home.name, morph, None)
-    write_source_spaces(src_file, spaces, command_line(ctx))
-
+        why = "for --morph" if morph else "to find the cortical surfaces"
+        src_file = standard_source_space_file(morph or subject, spacing, why=why,
+                                              make_folder=True)
+    with TerminalProgress() as progress:
+        setup_source_space(subject, spacing, surface=surface, morph=morph, fname=src_file,
+                           overwrite=overwrite, progress=progress,
+                           command_line=command_line(ctx))

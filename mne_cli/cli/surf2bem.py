@@ -95,20 +95,13 @@ def main(fif, check, checkmore, coordf, force, **_per_surface):
                --surf inner_skull.surf --id 1 --sigma 0.3 \\
                --check --fif sample-5120-5120-5120-bem.fif
     """
-    from ..atomic import check_output
-    from ..bem.model import make_bem_surfaces
-    from ..io.bem import write_bem_surfaces
+    from ..bem.model import make_bem_model
 
     ctx = click.get_current_context()
     sources = surface_sources(ctx.meta["raw_args"])
     if not sources:
         raise click.UsageError("No surfaces specified: give at least one --surf or --tri")
-    if fif is not None:
-        check_output(fif, "--fif", [source.path for source in sources])
-    surfaces = make_bem_surfaces(sources, tri_frame=coordf, force=force,
-                                 check=check, check_more=checkmore)
+    make_bem_model(sources, tri_frame=coordf, force=force, check=check, check_more=checkmore,
+                   fname=fif)
     if fif is None:
         logger.info("No output file given (--fif); nothing written.")
-        return
-    write_bem_surfaces(fif, surfaces)
-    logger.info("Wrote %s", fif)

@@ -1,6 +1,8 @@
-"""volume_source_space (mne_volume_source_space): grid or discrete source spaces (SPEC section 6)."""
+"""volume_source_space (mne_volume_source_space): grid or discrete source spaces (SPEC section 6).
 
-import logging
+The job is :func:`mne_cli.source_space.setup.setup_volume_source_space`; this
+module only parses.
+"""
 
 import click
 
@@ -15,8 +17,6 @@ from .options import (
     tool_command,
 )
 from .runner import command_line
-
-logger = logging.getLogger(__name__)
 
 
 @tool_command("volume_source_space")
@@ -46,77 +46,12 @@ def main(surf, bem, origin, rad, grid, mindist, exclude, mri, pos, head, meters,
     space. With --pos the listed points form a discrete source space and the
     grid options are ignored.
     """
-    from ..atomic import check_output
-    from ..errors import InputError
-    from ..fiff.constants import Frame
-    from ..io.source_space import write_source_spaces
-    from ..source_space.volume import (
-        make_discrete_source_space,
-        make_volume_source_space,
-        read_source_positions,
-    )
+    from ..source_space.setup import setup_volume_source_space
 
-    ctx = click.get_current_context()
     if src_file is None:
         raise click.UsageError("--src is required: name the output -src.fif file")
-    check_output(src_file, "--src", [surf, bem, mri, pos])
-    if pos is not None:
-        logger.info("Discrete source space from %s (%s, %s frame); grid options are ignored",
-                    pos, "m" if meters else "mm", "head" if head else "MRI")
-        rr, nn = read_source_positions(pos, meters=meters)
-        space = make_discrete_source_space(rr, nn, Frame.HEAD if head else Frame.MRI)
-    else:
-        if surf is not None and bem is not None:
-            raise click.UsageError("--surf and --bem both give the bounding surface; use one")
-        if grid <= 0:
-            raise click.UsageError("--grid must be a positive spacing in mm")
-        if head or meters:
-            logger.warning("--head and --meters apply to --pos only; ignored")
-        boundary, tris, sphere = _boundary(surf, bem, origin, rad)
-        header = None
-        if mri is not None:
-            from ..io.mri import read_mri_header
-            header = read_mri_header(mri)
-        space = make_volume_source_space(boundary, tris, grid, mindist, exclude,
-                                         sphere=sphere, mri_header=header)
-        if space.nuse == 0:
-            bound = surf or bem or "the sphere (--origin, --rad)"
-            raise InputError(f"{bound}: no grid point lies inside the bounding surface and at "
-                             "least --mindist from it; check that the surface is in mm, wound "
-                             "outward and closed, and the --grid and --mindist values.")
-    write_source_spaces(src_file, [space], command_line(ctx))
-    logger.info("Wrote %s (%d points, %d in use)", src_file, len(space.rr), space.nuse)
-
-
-def _boundary(surf, bem, origin, rad):
-    """(vertices m, triangles, None) of --surf / --bem, or (None, None, sphere)."""
-    import numpy as np
-
-    from ..bem.model import refuse_self_intersection
-    from ..errors import InputError
-    from ..fiff.constants import BemSurfId, Frame
-    from ..units import MM_PER_M
-
-    if surf is not None:
-        from ..io.surface import read_freesurfer_surface
-        rr, tris = read_freesurfer_surface(surf)
-        logger.info("Bounding surface %s (%d vertices)", surf, len(rr))
-        refuse_self_intersection(rr, tris, f"The bounding surface {surf}")
-        return rr, tris, None
-    if bem is not None:
-        from ..io.bem import read_bem_surfaces
-        inner = [s for s in read_bem_surfaces(bem) if s.id == BemSurfId.BRAIN]
-        if not inner:
-            raise InputError(f"{bem}: BEM model does not have the inner skull triangulation "
-                             "(surface id 1)")
-        if inner[0].coord_frame != Frame.MRI:
-            raise InputError(f"{bem}: the inner skull is in coordinate frame "
-                             f"{inner[0].coord_frame}, not MRI (5)")
-        logger.info("Inner skull of %s (%d vertices)", bem, len(inner[0].rr))
-        refuse_self_intersection(inner[0].rr, inner[0].tris, f"The inner skull of {bem}")
-        return inner[0].rr, inner[0].tris, None
-    if rad <= 0:
-        raise click.UsageError("--rad must be a positive radius in mm")
-    centre = np.zeros(3) if origin is None else origin
-    logger.info("Sphere: origin (%.1f %.1f %.1f) mm, radius %.1f mm", *(centre * MM_PER_M), rad * MM_PER_M)
-    return None, None, (centre, rad)
+    setup_volume_source_space(surface=surf, bem=bem, origin=origin, radius=rad, grid=grid,
+                              mindist=mindist, exclude=exclude, mri=mri, pos=pos,
+                              pos_frame="head" if head else "mri", pos_in_metres=meters,
+                              fname=src_file,
+                              command_line=command_line(click.get_current_context()))

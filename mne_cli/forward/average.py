@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, UsageError
 from ..fiff.constants import Frame, SourceOri
 from ..objects import Forward, ForwardBlock
 
@@ -98,6 +98,69 @@ def normalise_weights(weights: Sequence[float], names: Sequence[str]) -> np.ndar
         raise InputError("all forward-solution weights are zero; give at least one "
                          "positive weight")
     return w / total
+
+
+def average_forward_solutions(inputs, *, fname=None,
+                              command_line: str | None = None) -> Forward:
+    """Weighted average of forward-solution files (MNE-C's mne_average_forward_solutions).
+
+    Parameters
+    ----------
+    inputs : sequence of path-like or Forward, or of (either, weight) pairs
+        The forward solutions (files or objects) and their weights (default
+        1); the weights are divided by their sum.
+    fname : str or path-like, optional
+        Write the average here; it must not be one of the inputs.
+    command_line : str, optional
+        Recorded in the file's provenance block.
+
+    Returns
+    -------
+    Forward
+        The first input with its gains replaced by the weighted average
+        (:func:`average_forwards`).
+
+    Raises
+    ------
+    InputError, FifError, OutputError
+        Bad weights, unreadable or incompatible inputs, an unwritable output.
+    UsageError
+        When ``fname`` is one of the inputs.
+    """
+    from ..atomic import check_output
+    from ..io.forward import read_forward, write_forward
+
+    pairs = [(item, 1.0) if isinstance(item, (str, os.PathLike, Forward)) else
+             (item[0], float(item[1])) for item in inputs]
+    names = [os.fspath(item) if isinstance(item, (str, os.PathLike)) else f"input {k}"
+             for k, (item, _) in enumerate(pairs, start=1)]
+    files = [name for name, (item, _) in zip(names, pairs) if not isinstance(item, Forward)]
+    if fname is not None:
+        out_real = os.path.realpath(fname)
+        for path in files:
+            if os.path.realpath(path) == out_real or _same_file(path, fname):
+                raise UsageError(f"--out names the input {path} itself; choose another "
+                                 "output file")
+        check_output(fname, "--out")
+    weights = [w for _, w in pairs]
+    forwards = []
+    for name, (item, _), weight in zip(names, pairs, normalise_weights(weights, names)):
+        if isinstance(item, Forward):
+            forwards.append(item)
+            continue
+        forwards.append(read_forward(name))
+        logger.info("Read %s (weight %.6g)", name, weight)
+    average = average_forwards(forwards, weights, names)
+    if fname is not None:
+        write_forward(fname, average, command_line)
+    return average
+
+
+def _same_file(a, b) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def average_forwards(forwards: Sequence[Forward], weights: Sequence[float],

@@ -18,6 +18,35 @@ from ..objects import BemSolution, BemSurface
 from .surface import TRIANGLE_MAGIC
 
 
+def default_solution_name(bem_file: str) -> str:
+    """``x-bem.fif`` -> ``x-bem-sol.fif`` (strip .fif, -sol and -bem, add -bem-sol.fif).
+
+    A gzipped ``x-bem.fif.gz`` gives ``x-bem-sol.fif.gz``.
+    """
+    gz = ".gz" if bem_file.endswith(".fif.gz") else ""
+    stem = bem_file.removesuffix(gz)
+    for suffix in (".fif", "-sol", "-bem"):
+        stem = stem.removesuffix(suffix)
+    return stem + "-bem-sol.fif" + gz
+
+
+def bem_file_names(name: str) -> tuple[str, str]:
+    """(``x-bem.fif``, ``x-bem-sol.fif``) for a BEM given as x, x-bem.fif or x-bem-sol.fif
+    (``.fif.gz`` names keep their ending)."""
+    solution = default_solution_name(name)
+    gz = ".gz" if solution.endswith(".gz") else ""
+    return solution.removesuffix("-sol.fif" + gz) + ".fif" + gz, solution
+
+
+def bem_file_candidates(name: str) -> list[tuple[str, str]]:
+    """The (-bem.fif, -bem-sol.fif) pairs a ``--bem`` name may stand for, in order:
+    :func:`bem_file_names`, then, for a bare name, its ``.fif.gz`` pair."""
+    pairs = [bem_file_names(name)]
+    if not name.endswith((".fif", ".fif.gz")):
+        pairs.append(bem_file_names(name + "-bem.fif.gz"))
+    return pairs
+
+
 def read_bem_surfaces(path) -> list[BemSurface]:
     """Every BEM surface of a ``-bem.fif`` or ``-bem-sol.fif`` file, in file order."""
     return _read(path).surfaces
