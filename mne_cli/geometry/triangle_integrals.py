@@ -1,0 +1,149 @@
+"""Analytic integrals of 1/R over flat triangles: the inner integrals of the symmetric BEM.
+
+For an observation point r and a triangle T with unit normal n, the
+integrals of 1/R (R = |r - r'|) over T, of the in-plane vector
+(rho' - rho)/R, of the linear (P1) basis functions over R and the gradient
+of the first with respect to r have closed forms in terms of the edges of T
+(D. R. Wilton et al., IEEE Trans. Antennas Propag. 32:276, 1984; R. D.
+Graglia, IEEE Trans. Antennas Propag. 41:1448, 1993). With h = (r - y_0).n
+the height of r above the plane, rho = r - h n its projection, and for each
+edge i from y_i to y_{i+1} its unit tangent l_i, outward in-plane normal
+m_i = l_i x n, t_i = (y_i - rho).m_i, s^-_i = (y_i - rho).l_i,
+s^+_i = (y_{i+1} - rho).l_i, R0_i^2 = t_i^2 + h^2, R^-_i, R^+_i the distances
+from r to the edge's ends and f_i = ln[(R^+_i + s^+_i) / (R^-_i + s^-_i)]:
+
+    int_T 1/R dS'                = sum_i t_i f_i - |h| sum_i beta_i
+    int_T (rho' - rho)/R dS'     = 1/2 sum_i m_i (R0_i^2 f_i + s^+_i R^+_i - s^-_i R^-_i)
+    grad_r int_T 1/R dS'         = -sum_i m_i f_i - sign(h) n sum_i beta_i
+
+with beta_i = atan[t_i s^+_i / (R0_i^2 + |h| R^+_i)] - atan[t_i s^-_i / (R0_i^2 + |h| R^-_i)].
+The P1 integrals follow from the linearity of each basis function phi_a in
+the plane: int phi_a / R = phi_a(rho) int 1/R + grad(phi_a).int (rho' - rho)/R.
+
+All functions take k points and t triangles and return (k, t, ...) arrays;
+the caller chunks them (about 40 doubles are live per pair).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Below this R0 (relative to the edge length) the point lies on the edge's line.
+_ON_LINE = 1e-12
+
+
+def _edge_terms(points: np.ndarray, corners: np.ndarray):
+    """Per pair and edge: t, s-, s+, R0^2, R-, R+, f, beta, m; and h, n, rho.
+
+    ``points`` (k, 3); ``corners`` (t, 3, 3) as [triangle, corner, xyz],
+    counterclockwise seen from the side the normal points to.
+    """
+    y0, y1, y2 = corners[:, 0], corners[:, 1], corners[:, 2]
+    normal = np.cross(y1 - y0, y2 - y0)
+    normal /= np.linalg.norm(normal, axis=1, keepdims=True)
+    diff0 = points[:, None, :] - y0[None, :, :]                       # (k, t, 3)
+    h = np.einsum("kti,ti->kt", diff0, normal)
+    rho = points[:, None, :] - h[..., None] * normal[None, :, :]
+    abs_h = np.abs(h)
+    out = []
+    for i in range(3):
+        start, end = corners[:, i], corners[:, (i + 1) % 3]
+        length = np.linalg.norm(end - start, axis=1)
+        tangent = (end - start) / length[:, None]
+        m = np.cross(tangent, normal)                                 # outward, in-plane
+        to_start = start[None] - rho
+        t = np.einsum("kti,ti->kt", to_start, m)
+        s_minus = np.einsum("kti,ti->kt", to_start, tangent)
+        s_plus = s_minus + length[None, :]
+        r0_sq = t * t + h * h
+        r_minus = np.sqrt(r0_sq + s_minus * s_minus)
+        r_plus = np.sqrt(r0_sq + s_plus * s_plus)
+        f = _log_ratio(r_minus, r_plus, s_minus, s_plus, r0_sq, length)
+        beta = (np.arctan2(t * s_plus, r0_sq + abs_h * r_plus)
+                - np.arctan2(t * s_minus, r0_sq + abs_h * r_minus))
+        out.append((t, s_minus, s_plus, r0_sq, r_minus, r_plus, f, beta, m))
+    return out, h, normal, rho
+
+
+def _log_ratio(r_minus, r_plus, s_minus, s_plus, r0_sq, length):
+    """ln[(R+ + s+)/(R- + s-)] without cancellation; 0 where the point is on the edge.
+
+    (R + s)(R - s) = R0^2, so the ratio is also (R- - s-)/(R+ - s+), used
+    when the edge lies behind the foot of the perpendicular (s+ <= 0); when
+    the foot is inside the edge both forms lose digits and the product form
+    (R+ + s+)(R- - s-)/R0^2 is used. On the closed edge itself (R0 = 0, ends
+    included) the logarithm is infinite, but the integrals multiply it by
+    t = 0 or R0^2 = 0: it is set to 0 (for the gradient, which is infinite
+    there, that leaves its finite part).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ahead = np.log((r_plus + s_plus) / (r_minus + s_minus))
+        behind = np.log((r_minus - s_minus) / (r_plus - s_plus))
+        across = np.log((r_plus + s_plus) * (r_minus - s_minus) / r0_sq)
+    f = np.where(s_minus >= 0, ahead, np.where(s_plus <= 0, behind, across))
+    on_edge = (r0_sq <= (_ON_LINE * length[None, :]) ** 2) & (s_minus <= 0) & (s_plus >= 0)
+    f[on_edge] = 0.0
+    return f
+
+
+def potential_integrals(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """int_T 1/|r - r'| dS' for every point and triangle, shape (k, t), in metres.
+
+    ``points`` (k, 3) and ``corners`` (t, 3, 3) in metres. Exact for any
+    position of the point, on the triangle included (the integral is finite).
+    """
+    terms, h, _, _ = _edge_terms(np.asarray(points, np.float64),
+                                 np.asarray(corners, np.float64))
+    total = np.zeros_like(h)
+    beta_sum = np.zeros_like(h)
+    for t, _, _, _, _, _, f, beta, _ in terms:
+        total += t * f
+        beta_sum += beta
+    return total - np.abs(h) * beta_sum
+
+
+def linear_potential_integrals(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """int_T phi_a(r') / |r - r'| dS' for the three P1 basis functions, shape (k, t, 3).
+
+    phi_a is 1 at corner a and 0 at the other two (metres, like
+    :func:`potential_integrals`, which is their sum).
+    """
+    points = np.asarray(points, np.float64)
+    corners = np.asarray(corners, np.float64)
+    terms, h, normal, rho = _edge_terms(points, corners)
+    scalar = np.zeros_like(h)
+    beta_sum = np.zeros_like(h)
+    vector = np.zeros(h.shape + (3,))
+    for t, s_minus, s_plus, r0_sq, r_minus, r_plus, f, beta, m in terms:
+        scalar += t * f
+        beta_sum += beta
+        vector += 0.5 * (r0_sq * f + s_plus * r_plus - s_minus * r_minus)[..., None] * m[None]
+    scalar -= np.abs(h) * beta_sum
+    double_area = np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0],
+                                          corners[:, 2] - corners[:, 0]), axis=1)
+    result = np.empty(h.shape + (3,))
+    for a in range(3):
+        nxt, prv = corners[:, (a + 1) % 3], corners[:, (a + 2) % 3]
+        grad = np.cross(normal, prv - nxt) / double_area[:, None]     # (t, 3)
+        value_at_rho = 1.0 + np.einsum("kti,ti->kt", rho - corners[None, :, a], grad)
+        result[..., a] = value_at_rho * scalar + np.einsum("kti,ti->kt", vector, grad)
+    return result
+
+
+def potential_integral_gradients(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """grad_r int_T 1/|r - r'| dS', shape (k, t, 3) (dimensionless: m^2 / m^2).
+
+    Equal to -int_T (r - r')/R^3 dS'. Its normal component is minus the
+    solid angle the triangle subtends at r (signed by the side of the
+    normal r lies on). Infinite on the triangle's edges, where the finite
+    part is returned.
+    """
+    terms, h, normal, _ = _edge_terms(np.asarray(points, np.float64),
+                                      np.asarray(corners, np.float64))
+    gradient = np.zeros(h.shape + (3,))
+    beta_sum = np.zeros_like(h)
+    for _, _, _, _, _, _, f, beta, m in terms:
+        gradient -= f[..., None] * m[None]
+        beta_sum += beta
+    gradient -= (np.sign(h) * beta_sum)[..., None] * normal[None]
+    return gradient
