@@ -18,6 +18,7 @@ import pytest
 
 from mne_cli.geometry.solid_angle import solid_angles
 from mne_cli.geometry.triangle_integrals import (
+    linear_double_layer_integrals,
     linear_potential_integrals,
     potential_integral_gradients,
     potential_integrals,
@@ -168,3 +169,32 @@ def test_many_points_and_triangles_at_once():
     assert potential_integral_gradients(points, corners).shape == (7, 5, 3)
     single = linear_potential_integrals(points[3:4], corners[2:3])[0, 0]
     np.testing.assert_allclose(table[3, 2], single, rtol=1e-14)
+
+
+@pytest.mark.parametrize("distance", [3.0, 0.5, 0.05])
+def test_linear_double_layer(distance):
+    """int phi_a n.(r - r')/R^3 against quadrature (far: 1e-11) or, near, against the
+    normal derivative of int phi_a/R by central differences (1e-6); the sum over a is
+    minus the Van Oosterom solid angle (1e-13)."""
+    rng = np.random.default_rng(int(distance * 100))
+    offsets = rng.standard_normal((5, 3))
+    offsets /= np.linalg.norm(offsets, axis=1, keepdims=True)
+    points = CENTROID + distance * SIZE * offsets
+    ours = linear_double_layer_integrals(points, CORNERS[None])[:, 0]
+    if distance >= 3:
+        small = _subdivided(CORNERS, 5)
+        area = 0.5 * np.linalg.norm(np.cross(small[:, 1] - small[:, 0],
+                                             small[:, 2] - small[:, 0]), axis=1)
+        nodes = np.einsum("qa,tai->tqi", BARY, small).reshape(-1, 3)
+        weights = (area[:, None] * WEIGHTS[None]).ravel()
+        diff = points[:, None] - nodes[None]
+        kernel = weights * (diff @ NORMAL) / np.linalg.norm(diff, axis=2) ** 3
+        np.testing.assert_allclose(ours, kernel @ _barycentric(nodes, CORNERS), rtol=1e-11)
+    else:
+        step = 1e-9
+        derivative = (linear_potential_integrals(points - step * NORMAL, CORNERS[None])
+                      - linear_potential_integrals(points + step * NORMAL, CORNERS[None]))[:, 0]
+        np.testing.assert_allclose(ours, derivative / (2 * step), rtol=1e-6,
+                                   atol=1e-9 * np.abs(ours).max())
+    omega = solid_angles(points, CORNERS[None])[:, 0]
+    np.testing.assert_allclose(ours.sum(axis=1), -omega, rtol=1e-13, atol=1e-15)

@@ -18,7 +18,11 @@ from r to the edge's ends and f_i = ln[(R^+_i + s^+_i) / (R^-_i + s^-_i)]:
 
 with beta_i = atan[t_i s^+_i / (R0_i^2 + |h| R^+_i)] - atan[t_i s^-_i / (R0_i^2 + |h| R^-_i)].
 The P1 integrals follow from the linearity of each basis function phi_a in
-the plane: int phi_a / R = phi_a(rho) int 1/R + grad(phi_a).int (rho' - rho)/R.
+the plane: int phi_a / R = phi_a(rho) int 1/R + grad(phi_a).int (rho' - rho)/R,
+and the double layer of phi_a, int phi_a n.(r - r')/R^3 dS' = int phi_a h/R^3,
+from int h/R^3 = sign(h) sum_i beta_i (the solid angle) and
+int (rho' - rho)/R^3 = -sum_i m_i f_i: it is
+phi_a(rho) sign(h) sum_i beta_i - h grad(phi_a).sum_i m_i f_i.
 
 All functions take k points and t triangles and return (k, t, ...) arrays;
 the caller chunks them (about 40 doubles are live per pair).
@@ -30,6 +34,8 @@ import numpy as np
 
 #: Below this R0 (relative to the edge length) the point lies on the edge's line.
 _ON_LINE = 1e-12
+#: Below this |h| (relative to the triangle's size) the point lies in its plane.
+_IN_PLANE = 1e-12
 
 
 def _edge_terms(points: np.ndarray, corners: np.ndarray):
@@ -43,6 +49,11 @@ def _edge_terms(points: np.ndarray, corners: np.ndarray):
     normal /= np.linalg.norm(normal, axis=1, keepdims=True)
     diff0 = points[:, None, :] - y0[None, :, :]                       # (k, t, 3)
     h = np.einsum("kti,ti->kt", diff0, normal)
+    # A point of the triangle's plane computed with rounding errors is in the
+    # plane: its sign(h) would otherwise pick one side's limit of the double
+    # layer and of the gradient (a jump of 2 pi) instead of their mean.
+    size = np.linalg.norm(y1 - y0, axis=1) + np.linalg.norm(y2 - y0, axis=1)
+    h[np.abs(h) <= _IN_PLANE * size[None, :]] = 0.0
     rho = points[:, None, :] - h[..., None] * normal[None, :, :]
     abs_h = np.abs(h)
     out = []
@@ -130,13 +141,43 @@ def linear_potential_integrals(points: np.ndarray, corners: np.ndarray) -> np.nd
     return result
 
 
+def linear_double_layer_integrals(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """int_T phi_a(r') n.(r - r') / |r - r'|^3 dS' for the P1 basis functions, (k, t, 3).
+
+    Dimensionless; their sum over a is the solid angle the triangle
+    subtends at r, positive on the side the normal points to (the opposite
+    sign of :func:`mne_cli.geometry.solid_angle.solid_angles`). In the
+    triangle's plane (within 1e-12 of its size) the value is 0, the
+    principal value, the mean of the limits from either side.
+    """
+    points = np.asarray(points, np.float64)
+    corners = np.asarray(corners, np.float64)
+    terms, h, normal, rho = _edge_terms(points, corners)
+    beta_sum = np.zeros_like(h)
+    edge_sum = np.zeros(h.shape + (3,))
+    for _, _, _, _, _, _, f, beta, m in terms:
+        beta_sum += beta
+        edge_sum += f[..., None] * m[None]
+    omega = np.sign(h) * beta_sum
+    double_area = np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0],
+                                          corners[:, 2] - corners[:, 0]), axis=1)
+    result = np.empty(h.shape + (3,))
+    for a in range(3):
+        nxt, prv = corners[:, (a + 1) % 3], corners[:, (a + 2) % 3]
+        grad = np.cross(normal, prv - nxt) / double_area[:, None]
+        value_at_rho = 1.0 + np.einsum("kti,ti->kt", rho - corners[None, :, a], grad)
+        result[..., a] = value_at_rho * omega - h * np.einsum("kti,ti->kt", edge_sum, grad)
+    return result
+
+
 def potential_integral_gradients(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
     """grad_r int_T 1/|r - r'| dS', shape (k, t, 3) (dimensionless: m^2 / m^2).
 
     Equal to -int_T (r - r')/R^3 dS'. Its normal component is minus the
     solid angle the triangle subtends at r (signed by the side of the
-    normal r lies on). Infinite on the triangle's edges, where the finite
-    part is returned.
+    normal r lies on). On the triangle the normal component jumps by
+    4 pi; its mean, 0, is returned there. Infinite on the triangle's edges,
+    where the finite part is returned.
     """
     terms, h, normal, _ = _edge_terms(np.asarray(points, np.float64),
                                       np.asarray(corners, np.float64))
