@@ -1,0 +1,179 @@
+"""The symmetric BEM (Kybic et al. 2005, IEEE TMI 24:12): system matrix and dipole solves.
+
+Nested surfaces S_1 (innermost) ... S_n bound the compartments Omega_1
+(inside S_1, conductivity sigma_1) ... Omega_n; outside S_n is an insulator
+(sigma_{n+1} = 0). The unknowns are the potential V_i on every surface (P1,
+at the vertices) and the normal current p_i = sigma_i dV/dn on every surface
+but the outermost (P0, on the triangles), where it is 0.
+
+Green's representation in Omega_j, with v_j the potential the sources in
+Omega_j would make in an infinite medium of conductivity sigma_j, and its
+traces on S_{j-1} and S_j (value and sigma_j times the normal derivative;
+the single layer S, double layer D, its adjoint D* and the hypersingular N
+of :mod:`mne_cli.bem.galerkin`, with their jumps +-1/2), taken from both
+sides of each S_i and subtracted, give for every surface i:
+
+    -(s_i + s_i+1) N_ii V_i + s_i N_i,i-1 V_i-1 + s_i+1 N_i,i+1 V_i+1
+        + 2 D*_ii p_i - D*_i,i-1 p_i-1 - D*_i,i+1 p_i+1 = s_i+1 dv_i+1/dn - s_i dv_i/dn
+
+    2 D_ii V_i - D_i,i-1 V_i-1 - D_i,i+1 V_i+1 - (1/s_i + 1/s_i+1) S_ii p_i
+        + S_i,i-1 p_i-1 / s_i + S_i,i+1 p_i+1 / s_i+1 = v_i - v_i+1
+
+(s = sigma; the second set for i < n only). Tested with P1 functions in the
+first and P0 functions in the second, the matrix is symmetric, since
+D*_ij = D_ji^T. Constant potentials solve the homogeneous system; a rank-one
+deflation of the outermost potential block (the P1 mass vector m, times the
+block's scale) removes them, and the solution is the one with m.V_n = 0
+up to the consistent right-hand side.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse
+
+from ..geometry.triangle_integrals import (
+    linear_double_layer_integrals,
+    potential_integral_gradients,
+)
+from . import galerkin
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SymmetricSystem:
+    """The assembled system of nested surfaces, innermost first.
+
+    ``surfaces``: (rr (n, 3) m, tris (t, 3)) each; ``sigmas`` (S/m);
+    ``matrix`` (N, N) with the unknowns ordered V_1, p_1, V_2, p_2, ..., V_n;
+    ``potential_slices``/``current_slices`` locate each block.
+    """
+
+    surfaces: list
+    sigmas: np.ndarray
+    matrix: np.ndarray
+    potential_slices: list
+    current_slices: list
+
+
+def assemble(surfaces, sigmas) -> SymmetricSystem:
+    """The symmetric system of nested surfaces (innermost first) and their conductivities.
+
+    ``surfaces``: list of (rr (n, 3) m, tris (t, 3)) with outward-wound
+    triangles, innermost first; ``sigmas``: the conductivity inside each (S/m).
+    """
+    count = len(surfaces)
+    sigma = np.append(np.asarray(sigmas, np.float64), 0.0)      # sigma_{n+1} = 0
+    potential, current, start = [], [], 0
+    for i, (rr, tris) in enumerate(surfaces):
+        potential.append(slice(start, start + len(rr)))
+        start += len(rr)
+        if i < count - 1:
+            current.append(slice(start, start + len(tris)))
+            start += len(tris)
+    matrix = np.zeros((start, start))
+    single, double = {}, {}
+    for i in range(count):
+        for j in range(max(0, i - 1), min(count, i + 2)):
+            if (j, i) in single:
+                single[i, j] = single[j, i].T
+            else:
+                single[i, j] = galerkin.single_layer(surfaces[i], surfaces[j])
+            if i < count - 1:
+                double[i, j] = galerkin.double_layer(surfaces[i], surfaces[j])
+    for i in range(count):
+        vi = potential[i]
+        for j, factor in ((i - 1, sigma[i]), (i, -(sigma[i] + sigma[i + 1])),
+                          (i + 1, sigma[i + 1])):
+            if 0 <= j < count:
+                hyper = galerkin.hypersingular(surfaces[i], surfaces[j], single[i, j])
+                matrix[vi, potential[j]] += factor * hyper
+        if i == count - 1:
+            continue
+        pi = current[i]
+        for j, factor in ((i - 1, -1.0), (i, 2.0), (i + 1, -1.0)):
+            if 0 <= j < count:
+                matrix[pi, potential[j]] += factor * double[i, j]
+                matrix[potential[j], pi] += factor * double[i, j].T
+        for j, factor in ((i - 1, 1 / sigma[i]), (i, -(1 / sigma[i] + 1 / sigma[i + 1])),
+                          (i + 1, 1 / sigma[i + 1])):
+            if 0 <= j < count - 1:
+                matrix[pi, current[j]] += factor * single[i, j]
+    # Deflation: constants on every surface solve the homogeneous system.
+    outer = potential[-1]
+    mass = _p1_mass(*surfaces[-1])
+    block = matrix[outer, outer]
+    scale = np.abs(block).max() / mass.max() ** 2
+    matrix[outer, outer] += scale * np.outer(mass, mass)
+    return SymmetricSystem(list(surfaces), sigma[:-1], matrix, potential, current)
+
+
+def _p1_mass(rr, tris) -> np.ndarray:
+    """int phi_a over the surface, shape (n,): a third of the area of each incident triangle."""
+    corners = rr[tris]
+    area = 0.5 * np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0],
+                                         corners[:, 2] - corners[:, 0]), axis=1)
+    return np.bincount(tris.ravel(), np.repeat(area / 3, 3), minlength=len(rr))
+
+
+#: Triangles nearer to a dipole than this many times their size get exact
+#: (closed-form) source integrals instead of the degree-5 rule.
+NEAR_SOURCE = 4.0
+
+
+def dipole_right_hand_side(system: SymmetricSystem, r0, q) -> np.ndarray:
+    """Right-hand side for a dipole ``q`` (A m) at ``r0`` (m) inside the innermost surface.
+
+    Only the rows of S_1 get terms: -sigma_1 dv_1/dn tested with P1 functions
+    and v_1 tested with P0 functions, v_1 = q.(x - r0) / (4 pi sigma_1 |x - r0|^3).
+    As q.(x - r0)/R^3 = q.grad_r0 (1/R), the P0 integrals are
+    q.grad int_T 1/R / (4 pi sigma_1) in closed form
+    (:func:`~mne_cli.geometry.triangle_integrals.potential_integral_gradients`);
+    the P1 flux integrals are q.grad_r0 of the linear double layer at r0 over
+    4 pi, by central differences of its closed form on triangles within
+    ``NEAR_SOURCE`` sizes of the dipole and by the degree-5 rule on the others.
+    """
+    r0, q = np.asarray(r0, np.float64), np.asarray(q, np.float64)
+    rr, tris = system.surfaces[0]
+    sigma = system.sigmas[0]
+    corners = rr[tris]
+    centroids = corners.mean(axis=1)
+    size = np.linalg.norm(corners - centroids[:, None], axis=2).max(axis=1)
+    near = np.linalg.norm(centroids - r0, axis=1) < NEAR_SOURCE * size
+    points, weights = galerkin.quadrature(rr, tris)            # (t, k, 3), (t, k)
+    normal = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    normal /= np.linalg.norm(normal, axis=1, keepdims=True)
+    diff = points - r0
+    dist = np.linalg.norm(diff, axis=2)
+    # sigma grad v . n = [q.n / R^3 - 3 (q.R)(R.n) / R^5] / (4 pi)
+    q_r = np.einsum("tki,i->tk", diff, q)
+    flux = ((normal @ q)[:, None] / dist ** 3
+            - 3 * q_r * np.einsum("tki,ti->tk", diff, normal) / dist ** 5) / (4 * np.pi)
+    by_corner = np.einsum("tk,ka->ta", weights * flux, galerkin.QUADRATURE_POINTS)
+    if near.any():
+        step = 1e-5 * max(np.linalg.norm(centroids[near] - r0, axis=1).min(), 1e-6)
+        gradient = np.zeros((near.sum(), 3))
+        for axis in range(3):
+            shift = np.zeros(3)
+            shift[axis] = step
+            plus = linear_double_layer_integrals((r0 + shift)[None], corners[near])[0]
+            minus = linear_double_layer_integrals((r0 - shift)[None], corners[near])[0]
+            gradient = gradient + q[axis] * (plus - minus) / (2 * step)
+        by_corner[near] = gradient / (4 * np.pi)
+    rhs = np.zeros(len(system.matrix))
+    rhs[system.potential_slices[0]] = -np.bincount(tris.ravel(), by_corner.ravel(),
+                                                   minlength=len(rr))
+    if system.current_slices:
+        exact = potential_integral_gradients(r0[None], corners)[0] @ q
+        rhs[system.current_slices[0]] = exact / (4 * np.pi * sigma)
+    return rhs
+
+
+def solve(system: SymmetricSystem, rhs: np.ndarray) -> np.ndarray:
+    """The unknowns for one or more right-hand sides (LU of the system matrix)."""
+    return scipy.linalg.solve(system.matrix, rhs, assume_a="sym")
