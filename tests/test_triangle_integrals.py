@@ -198,3 +198,16 @@ def test_linear_double_layer(distance):
                                    atol=1e-9 * np.abs(ours).max())
     omega = solid_angles(points, CORNERS[None])[:, 0]
     np.testing.assert_allclose(ours.sum(axis=1), -omega, rtol=1e-13, atol=1e-15)
+
+
+def test_paired_mode_is_the_diagonal():
+    """paired=True: point i with triangle i only, the same numbers as the full table's diagonal."""
+    rng = np.random.default_rng(9)
+    corners = CORNERS[None] + rng.normal(scale=0.004, size=(6, 3, 3))
+    points = CENTROID + rng.normal(scale=0.01, size=(6, 3))
+    for function in (potential_integrals, linear_potential_integrals,
+                     linear_double_layer_integrals, potential_integral_gradients):
+        table = function(points, corners)
+        paired = function(points, corners, paired=True)
+        np.testing.assert_allclose(paired, table[np.arange(6), np.arange(6)], rtol=1e-14,
+                                   atol=1e-18)

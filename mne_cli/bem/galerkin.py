@@ -16,9 +16,12 @@ value of D) and -l(l+1)/(a(2l+1)); the tests check these (Kybic et al.
 2005, IEEE TMI 24:12, section II).
 
 The outer integral is a 7-point degree-5 rule (Dunavant 1985) on each
-test triangle; the inner integrals are the closed forms of
-:mod:`mne_cli.geometry.triangle_integrals`. Rows of test triangles are
-computed in chunks on the worker threads (:func:`mne_cli.parallel.workers`).
+test triangle. The inner integrals are the closed forms of
+:mod:`mne_cli.geometry.triangle_integrals` for triangle pairs closer than
+:data:`NEAR_SIZES` sizes, and the same rule for the others, where the kernel
+at all point pairs is one matrix product (|x|^2 + |y|^2 - 2 x.y). Rows of
+test triangles are computed in chunks on the worker threads
+(:func:`mne_cli.parallel.workers`).
 """
 
 from __future__ import annotations
@@ -43,8 +46,8 @@ QUADRATURE_POINTS = np.array([[1 / 3] * 3, [_A, _B, _B], [_B, _A, _B], [_B, _B, 
                               [_C, _D, _D], [_D, _C, _D], [_D, _D, _C]])
 QUADRATURE_WEIGHTS = np.array([0.225, *[0.132394152788506] * 3, *[0.125939180544827] * 3])
 
-#: Quadrature point x triangle pairs per chunk (about 0.5 kB live per pair).
-_CHUNK_PAIRS = 60_000
+#: Quadrature-point pairs per chunk of test triangles (a few doubles each).
+_CHUNK_PAIRS = 2_000_000
 
 
 def quadrature(rr: np.ndarray, tris: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -56,48 +59,146 @@ def quadrature(rr: np.ndarray, tris: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return points, area[:, None] * QUADRATURE_WEIGHTS[None, :]
 
 
-def single_layer(test, trial) -> np.ndarray:
+def single_layer(test, trial, near: float | None = None) -> np.ndarray:
     """S (T_A, T_B): P0 x P0 single layer between surfaces ``test`` and ``trial``.
 
     Each surface is a pair (rr (n, 3) in m, tris (t, 3)); the entries are in
-    m^3 (area x area / distance / 4 pi).
+    m^3 (area x area / distance / 4 pi). Triangle pairs closer than ``near``
+    sizes (default :data:`NEAR_SIZES`; ``inf``: all pairs) get the exact
+    inner integral, the others the degree-5 rule on both triangles.
     """
-    points, weights = quadrature(*test)
-    corners = trial[0][trial[1]]
-    result = np.empty((len(points), len(corners)))
+    layout = _Layout(test, trial, near)
 
-    def rows(block: slice) -> None:
-        p = points[block]
-        values = potential_integrals(p.reshape(-1, 3), corners).reshape(*p.shape[:2], -1)
-        result[block] = np.einsum("tq,tqj->tj", weights[block], values) / FOUR_PI
+    def rows(block: slice) -> np.ndarray:
+        x = layout.test_points[block].reshape(-1, 3)
+        count, nq = block.stop - block.start, QUADRATURE_WEIGHTS.size
+        kernel = 1 / layout.distances(x)                                  # (c q, T_B q)
+        kernel = np.einsum("iq,iqk->ik", layout.test_weights[block],
+                           kernel.reshape(count, nq, -1)).reshape(count, -1, nq)
+        values = np.einsum("ijr,jr->ij", kernel, layout.trial_weights)
+        pairs_i, pairs_j = layout.near_pairs(block)
+        if len(pairs_i):
+            points = layout.test_points[block][pairs_i]                    # (P, q, 3)
+            exact = potential_integrals(points.reshape(-1, 3),
+                                        np.repeat(layout.trial_corners[pairs_j],
+                                                  points.shape[1], axis=0), paired=True)
+            values[pairs_i, pairs_j] = np.einsum(
+                "pq,pq->p", layout.test_weights[block][pairs_i], exact.reshape(points.shape[:2]))
+        return values / FOUR_PI
 
-    _run(rows, len(points), points.shape[1] * len(corners))
-    return result
+    return layout.run(rows)
 
 
-def double_layer(test, trial) -> np.ndarray:
+def double_layer(test, trial, near: float | None = None) -> np.ndarray:
     """D (T_A, V_B): P0 test functions on ``test`` x P1 trial functions on ``trial``.
 
     Dimensionless x area (m^2). On a triangle of the trial surface itself the
     inner integral is its principal value, 0: the +-1/2 jump of the double
-    layer belongs to the formulation, not to this matrix.
+    layer belongs to the formulation, not to this matrix. ``near`` as in
+    :func:`single_layer`.
     """
-    points, weights = quadrature(*test)
+    layout = _Layout(test, trial, near)
     rr, tris = trial
-    corners = rr[tris]
-    by_corner = np.empty((len(points), len(tris), 3))
+    normals = np.repeat(layout.trial_normals, QUADRATURE_WEIGHTS.size, axis=0)  # (T_B q, 3)
+    y = layout.trial_points.reshape(-1, 3)
+    offset = np.einsum("ki,ki->k", y, normals)
+    # Trial weights times the P1 basis values at the trial quadrature points.
+    basis = layout.trial_weights[:, :, None] * QUADRATURE_POINTS[None, :, :]  # (T_B, q, 3)
 
-    def rows(block: slice) -> None:
-        p = points[block]
-        values = linear_double_layer_integrals(p.reshape(-1, 3), corners)
-        values = values.reshape(*p.shape[:2], len(tris), 3)
-        by_corner[block] = np.einsum("tq,tqja->tja", weights[block], values) / FOUR_PI
+    def rows(block: slice) -> np.ndarray:
+        x = layout.test_points[block].reshape(-1, 3)
+        count, nq = block.stop - block.start, QUADRATURE_WEIGHTS.size
+        dist = layout.distances(x)
+        kernel = x @ normals.T                                          # n_y.(x - y)/R^3
+        kernel -= offset[None, :]
+        kernel /= dist * dist * dist
+        # Test weights first (over q), then the trial basis (over r), per corner a.
+        kernel = np.einsum("iq,iqk->ik", layout.test_weights[block],
+                           kernel.reshape(count, nq, -1)).reshape(count, len(tris), nq)
+        values = np.stack([np.einsum("ijr,jr->ij", kernel, basis[:, :, a]) for a in range(3)],
+                          axis=-1)
+        pairs_i, pairs_j = layout.near_pairs(block)
+        if len(pairs_i):
+            points = layout.test_points[block][pairs_i]
+            exact = linear_double_layer_integrals(
+                points.reshape(-1, 3), np.repeat(layout.trial_corners[pairs_j],
+                                                 points.shape[1], axis=0), paired=True)
+            values[pairs_i, pairs_j] = np.einsum(
+                "pq,pqa->pa", layout.test_weights[block][pairs_i],
+                exact.reshape(*points.shape[:2], 3))
+        return values.reshape(count, -1) / FOUR_PI
 
-    _run(rows, len(points), points.shape[1] * len(corners))
+    by_corner = layout.run(rows)                                        # (T_A, 3 T_B)
     # Corner a of triangle j -> vertex tris[j, a].
     gather = scipy.sparse.csr_matrix(
         (np.ones(tris.size), (np.arange(tris.size), tris.ravel())), shape=(tris.size, len(rr)))
-    return (gather.T @ by_corner.reshape(len(points), -1).T).T
+    return (gather.T @ by_corner.T).T
+
+
+#: Triangle pairs whose centroids are closer than this many triangle sizes
+#: (the larger centroid-to-corner distance of the two) get exact inner
+#: integrals; farther, the degree-5 rule on both triangles: the matrices then
+#: differ from all-exact ones by less than 1e-5 of their largest entry
+#: (tests/test_galerkin.py).
+NEAR_SIZES = 4.0
+
+
+class _Layout:
+    """Quadrature points of both surfaces, near pairs, and the chunked row loop."""
+
+    def __init__(self, test, trial, near: float | None):
+        near = NEAR_SIZES if near is None else near
+        centre = np.vstack([test[0], trial[0]]).mean(axis=0)   # small coordinates: exact R^2
+        test = (test[0] - centre, test[1])
+        trial = (trial[0] - centre, trial[1])
+        self.test_points, self.test_weights = quadrature(*test)
+        self.trial_points, self.trial_weights = quadrature(*trial)
+        self.trial_corners = trial[0][trial[1]]
+        normal = np.cross(self.trial_corners[:, 1] - self.trial_corners[:, 0],
+                          self.trial_corners[:, 2] - self.trial_corners[:, 0])
+        self.trial_normals = normal / np.linalg.norm(normal, axis=1, keepdims=True)
+        self._trial_flat = self.trial_points.reshape(-1, 3)
+        self._trial_sq = np.einsum("ki,ki->k", self._trial_flat, self._trial_flat)
+        test_corners = test[0][test[1]]
+        self._test_centroids = test_corners.mean(axis=1)
+        self._test_size = np.linalg.norm(test_corners - self._test_centroids[:, None],
+                                         axis=2).max(axis=1)
+        self._trial_centroids = self.trial_corners.mean(axis=1)
+        self._trial_size = np.linalg.norm(self.trial_corners - self._trial_centroids[:, None],
+                                          axis=2).max(axis=1)
+        self._near = near
+
+    def distances(self, x: np.ndarray) -> np.ndarray:
+        """|x - y| for the points x against every trial quadrature point (GEMM form)."""
+        sq = (np.einsum("ki,ki->k", x, x)[:, None] + self._trial_sq[None, :]
+              - 2 * x @ self._trial_flat.T)
+        return np.sqrt(np.maximum(sq, 1e-30))  # near pairs (replaced) may round to <= 0
+
+    def near_pairs(self, block: slice) -> tuple[np.ndarray, np.ndarray]:
+        """(row in block, trial triangle) of the pairs that need exact inner integrals."""
+        if self._near == np.inf:
+            rows = np.arange(block.stop - block.start)
+            return (np.repeat(rows, len(self._trial_size)),
+                    np.tile(np.arange(len(self._trial_size)), len(rows)))
+        gap = np.linalg.norm(self._test_centroids[block, None] - self._trial_centroids[None],
+                             axis=2)
+        size = np.maximum(self._test_size[block, None], self._trial_size[None])
+        return np.nonzero(gap < self._near * size)
+
+    def run(self, rows) -> np.ndarray:
+        """Stack ``rows(slice)`` over chunks of test triangles, on the worker threads."""
+        count = len(self.test_points)
+        per_row = self.test_points.shape[1] * self.trial_points.shape[0] * \
+            self.trial_points.shape[1]
+        step = max(1, _CHUNK_PAIRS // max(per_row, 1))
+        blocks = [slice(start, min(start + step, count)) for start in range(0, count, step)]
+        threads = workers(len(blocks))
+        if threads <= 1:
+            parts = [rows(block) for block in blocks]
+        else:
+            with ThreadPoolExecutor(threads) as pool:
+                parts = list(pool.map(rows, blocks))
+        return np.concatenate(parts) if parts else np.zeros((0, 0))
 
 
 def surface_curls(rr: np.ndarray, tris: np.ndarray) -> list[scipy.sparse.csr_matrix]:
@@ -129,16 +230,3 @@ def hypersingular(test, trial, single: np.ndarray | None = None) -> np.ndarray:
     for c_test, c_trial in zip(left, right):
         result -= c_test.T @ (c_trial.T @ single.T).T
     return result
-
-
-def _run(rows, count: int, pairs_per_row: int) -> None:
-    """``rows(slice)`` over chunks of ``count`` rows on the worker threads."""
-    step = max(1, _CHUNK_PAIRS // max(pairs_per_row, 1))
-    blocks = [slice(start, min(start + step, count)) for start in range(0, count, step)]
-    threads = workers(len(blocks))
-    if threads <= 1:
-        for block in blocks:
-            rows(block)
-        return
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(rows, blocks))

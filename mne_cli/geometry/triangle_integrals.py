@@ -41,31 +41,32 @@ _IN_PLANE = 1e-12
 def _edge_terms(points: np.ndarray, corners: np.ndarray):
     """Per pair and edge: t, s-, s+, R0^2, R-, R+, f, beta, m; and h, n, rho.
 
-    ``points`` (k, 3); ``corners`` (t, 3, 3) as [triangle, corner, xyz],
-    counterclockwise seen from the side the normal points to.
+    ``points`` (..., 3) and ``corners`` (..., 3, 3) as [..., corner, xyz],
+    counterclockwise seen from the side the normal points to; their leading
+    shapes broadcast (``points[:, None]`` with ``corners[None]`` for every
+    point and triangle, equal shapes for paired ones).
     """
-    y0, y1, y2 = corners[:, 0], corners[:, 1], corners[:, 2]
+    y0, y1, y2 = corners[..., 0, :], corners[..., 1, :], corners[..., 2, :]
     normal = np.cross(y1 - y0, y2 - y0)
-    normal /= np.linalg.norm(normal, axis=1, keepdims=True)
-    diff0 = points[:, None, :] - y0[None, :, :]                       # (k, t, 3)
-    h = np.einsum("kti,ti->kt", diff0, normal)
+    normal /= np.linalg.norm(normal, axis=-1, keepdims=True)
+    h = np.einsum("...i,...i->...", points - y0, normal)
     # A point of the triangle's plane computed with rounding errors is in the
     # plane: its sign(h) would otherwise pick one side's limit of the double
     # layer and of the gradient (a jump of 2 pi) instead of their mean.
-    size = np.linalg.norm(y1 - y0, axis=1) + np.linalg.norm(y2 - y0, axis=1)
-    h[np.abs(h) <= _IN_PLANE * size[None, :]] = 0.0
-    rho = points[:, None, :] - h[..., None] * normal[None, :, :]
+    size = np.linalg.norm(y1 - y0, axis=-1) + np.linalg.norm(y2 - y0, axis=-1)
+    h = np.where(np.abs(h) <= _IN_PLANE * size, 0.0, h)
+    rho = points - h[..., None] * normal
     abs_h = np.abs(h)
     out = []
     for i in range(3):
-        start, end = corners[:, i], corners[:, (i + 1) % 3]
-        length = np.linalg.norm(end - start, axis=1)
-        tangent = (end - start) / length[:, None]
+        start, end = corners[..., i, :], corners[..., (i + 1) % 3, :]
+        length = np.linalg.norm(end - start, axis=-1)
+        tangent = (end - start) / length[..., None]
         m = np.cross(tangent, normal)                                 # outward, in-plane
-        to_start = start[None] - rho
-        t = np.einsum("kti,ti->kt", to_start, m)
-        s_minus = np.einsum("kti,ti->kt", to_start, tangent)
-        s_plus = s_minus + length[None, :]
+        to_start = start - rho
+        t = np.einsum("...i,...i->...", to_start, m)
+        s_minus = np.einsum("...i,...i->...", to_start, tangent)
+        s_plus = s_minus + length
         r0_sq = t * t + h * h
         r_minus = np.sqrt(r0_sq + s_minus * s_minus)
         r_plus = np.sqrt(r0_sq + s_plus * s_plus)
@@ -92,19 +93,28 @@ def _log_ratio(r_minus, r_plus, s_minus, s_plus, r0_sq, length):
         behind = np.log((r_minus - s_minus) / (r_plus - s_plus))
         across = np.log((r_plus + s_plus) * (r_minus - s_minus) / r0_sq)
     f = np.where(s_minus >= 0, ahead, np.where(s_plus <= 0, behind, across))
-    on_edge = (r0_sq <= (_ON_LINE * length[None, :]) ** 2) & (s_minus <= 0) & (s_plus >= 0)
-    f[on_edge] = 0.0
-    return f
+    on_edge = (r0_sq <= (_ON_LINE * length) ** 2) & (s_minus <= 0) & (s_plus >= 0)
+    return np.where(on_edge, 0.0, f)
 
 
-def potential_integrals(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
+def _arrange(points, corners, paired: bool):
+    """Float arrays shaped for :func:`_edge_terms`: every pair, or ``paired`` row by row."""
+    points = np.asarray(points, np.float64)
+    corners = np.asarray(corners, np.float64)
+    if paired:
+        return points, corners
+    return points[:, None, :], corners[None]
+
+
+def potential_integrals(points: np.ndarray, corners: np.ndarray,
+                        paired: bool = False) -> np.ndarray:
     """int_T 1/|r - r'| dS' for every point and triangle, shape (k, t), in metres.
 
-    ``points`` (k, 3) and ``corners`` (t, 3, 3) in metres. Exact for any
+    ``points`` (k, 3) and ``corners`` (t, 3, 3) in metres; with ``paired``,
+    k = t and point i goes with triangle i only (result (k,)). Exact for any
     position of the point, on the triangle included (the integral is finite).
     """
-    terms, h, _, _ = _edge_terms(np.asarray(points, np.float64),
-                                 np.asarray(corners, np.float64))
+    terms, h, _, _ = _edge_terms(*_arrange(points, corners, paired))
     total = np.zeros_like(h)
     beta_sum = np.zeros_like(h)
     for t, _, _, _, _, _, f, beta, _ in terms:
@@ -113,14 +123,14 @@ def potential_integrals(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
     return total - np.abs(h) * beta_sum
 
 
-def linear_potential_integrals(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
+def linear_potential_integrals(points: np.ndarray, corners: np.ndarray,
+                               paired: bool = False) -> np.ndarray:
     """int_T phi_a(r') / |r - r'| dS' for the three P1 basis functions, shape (k, t, 3).
 
     phi_a is 1 at corner a and 0 at the other two (metres, like
-    :func:`potential_integrals`, which is their sum).
+    :func:`potential_integrals`, which is their sum); ``paired`` as there.
     """
-    points = np.asarray(points, np.float64)
-    corners = np.asarray(corners, np.float64)
+    points, corners = _arrange(points, corners, paired)
     terms, h, normal, rho = _edge_terms(points, corners)
     scalar = np.zeros_like(h)
     beta_sum = np.zeros_like(h)
@@ -128,63 +138,65 @@ def linear_potential_integrals(points: np.ndarray, corners: np.ndarray) -> np.nd
     for t, s_minus, s_plus, r0_sq, r_minus, r_plus, f, beta, m in terms:
         scalar += t * f
         beta_sum += beta
-        vector += 0.5 * (r0_sq * f + s_plus * r_plus - s_minus * r_minus)[..., None] * m[None]
+        vector += 0.5 * (r0_sq * f + s_plus * r_plus - s_minus * r_minus)[..., None] * m
     scalar -= np.abs(h) * beta_sum
-    double_area = np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0],
-                                          corners[:, 2] - corners[:, 0]), axis=1)
     result = np.empty(h.shape + (3,))
-    for a in range(3):
-        nxt, prv = corners[:, (a + 1) % 3], corners[:, (a + 2) % 3]
-        grad = np.cross(normal, prv - nxt) / double_area[:, None]     # (t, 3)
-        value_at_rho = 1.0 + np.einsum("kti,ti->kt", rho - corners[None, :, a], grad)
-        result[..., a] = value_at_rho * scalar + np.einsum("kti,ti->kt", vector, grad)
+    for a, grad in enumerate(_p1_gradients(corners, normal)):
+        value_at_rho = 1.0 + np.einsum("...i,...i->...", rho - corners[..., a, :], grad)
+        result[..., a] = value_at_rho * scalar + np.einsum("...i,...i->...", vector, grad)
     return result
 
 
-def linear_double_layer_integrals(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
+def _p1_gradients(corners, normal):
+    """In-plane gradients of the three P1 basis functions, each (..., 3) in 1/m."""
+    double_area = np.linalg.norm(np.cross(corners[..., 1, :] - corners[..., 0, :],
+                                          corners[..., 2, :] - corners[..., 0, :]), axis=-1)
+    return [np.cross(normal, corners[..., (a + 2) % 3, :] - corners[..., (a + 1) % 3, :])
+            / double_area[..., None] for a in range(3)]
+
+
+def linear_double_layer_integrals(points: np.ndarray, corners: np.ndarray,
+                                  paired: bool = False) -> np.ndarray:
     """int_T phi_a(r') n.(r - r') / |r - r'|^3 dS' for the P1 basis functions, (k, t, 3).
 
     Dimensionless; their sum over a is the solid angle the triangle
     subtends at r, positive on the side the normal points to (the opposite
     sign of :func:`mne_cli.geometry.solid_angle.solid_angles`). In the
     triangle's plane (within 1e-12 of its size) the value is 0, the
-    principal value, the mean of the limits from either side.
+    principal value, the mean of the limits from either side. ``paired`` as
+    in :func:`potential_integrals`.
     """
-    points = np.asarray(points, np.float64)
-    corners = np.asarray(corners, np.float64)
+    points, corners = _arrange(points, corners, paired)
     terms, h, normal, rho = _edge_terms(points, corners)
     beta_sum = np.zeros_like(h)
     edge_sum = np.zeros(h.shape + (3,))
     for _, _, _, _, _, _, f, beta, m in terms:
         beta_sum += beta
-        edge_sum += f[..., None] * m[None]
+        edge_sum += f[..., None] * m
     omega = np.sign(h) * beta_sum
-    double_area = np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0],
-                                          corners[:, 2] - corners[:, 0]), axis=1)
     result = np.empty(h.shape + (3,))
-    for a in range(3):
-        nxt, prv = corners[:, (a + 1) % 3], corners[:, (a + 2) % 3]
-        grad = np.cross(normal, prv - nxt) / double_area[:, None]
-        value_at_rho = 1.0 + np.einsum("kti,ti->kt", rho - corners[None, :, a], grad)
-        result[..., a] = value_at_rho * omega - h * np.einsum("kti,ti->kt", edge_sum, grad)
+    for a, grad in enumerate(_p1_gradients(corners, normal)):
+        value_at_rho = 1.0 + np.einsum("...i,...i->...", rho - corners[..., a, :], grad)
+        result[..., a] = (value_at_rho * omega
+                          - h * np.einsum("...i,...i->...", edge_sum, grad))
     return result
 
 
-def potential_integral_gradients(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
+def potential_integral_gradients(points: np.ndarray, corners: np.ndarray,
+                                 paired: bool = False) -> np.ndarray:
     """grad_r int_T 1/|r - r'| dS', shape (k, t, 3) (dimensionless: m^2 / m^2).
 
     Equal to -int_T (r - r')/R^3 dS'. Its normal component is minus the
     solid angle the triangle subtends at r (signed by the side of the
     normal r lies on). On the triangle the normal component jumps by
     4 pi; its mean, 0, is returned there. Infinite on the triangle's edges,
-    where the finite part is returned.
+    where the finite part is returned. ``paired`` as in :func:`potential_integrals`.
     """
-    terms, h, normal, _ = _edge_terms(np.asarray(points, np.float64),
-                                      np.asarray(corners, np.float64))
+    terms, h, normal, _ = _edge_terms(*_arrange(points, corners, paired))
     gradient = np.zeros(h.shape + (3,))
     beta_sum = np.zeros_like(h)
     for _, _, _, _, _, _, f, beta, m in terms:
-        gradient -= f[..., None] * m[None]
+        gradient -= f[..., None] * m
         beta_sum += beta
-    gradient -= (np.sign(h) * beta_sum)[..., None] * normal[None]
+    gradient -= (np.sign(h) * beta_sum)[..., None] * normal
     return gradient
