@@ -21,10 +21,14 @@ sides of each S_i and subtracted, give for every surface i:
 
 (s = sigma; the second set for i < n only). Tested with P1 functions in the
 first and P0 functions in the second, the matrix is symmetric, since
-D*_ij = D_ji^T. Constant potentials solve the homogeneous system; a rank-one
-deflation of the outermost potential block (the P1 mass vector m, times the
-block's scale) removes them, and the solution is the one with m.V_n = 0
-up to the consistent right-hand side.
+D*_ij = D_ji^T and each S_ii is made symmetric (the mean of it and its
+transpose, which differ by the outer quadrature). It is OpenMEEG's HeadMat with the opposite sign, in the
+same unknown order (every V_i, innermost first, then every p_i): see
+docs/design/symmetric-bem.md. Constant potentials solve the homogeneous
+system; as OpenMEEG does, a constant is added to every entry of the
+outermost potential block (its first diagonal entry over its size), which
+leaves the solution of a consistent right-hand side with zero-sum scalp
+potentials.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ class SymmetricSystem:
     """The assembled system of nested surfaces, innermost first.
 
     ``surfaces``: (rr (n, 3) m, tris (t, 3)) each; ``sigmas`` (S/m);
-    ``matrix`` (N, N) with the unknowns ordered V_1, p_1, V_2, p_2, ..., V_n;
+    ``matrix`` (N, N) with the unknowns ordered V_1, ..., V_n, p_1, ..., p_n-1;
     ``potential_slices``/``current_slices`` locate each block.
     """
 
@@ -70,12 +74,12 @@ def assemble(surfaces, sigmas) -> SymmetricSystem:
     count = len(surfaces)
     sigma = np.append(np.asarray(sigmas, np.float64), 0.0)      # sigma_{n+1} = 0
     potential, current, start = [], [], 0
-    for i, (rr, tris) in enumerate(surfaces):
+    for rr, _ in surfaces:
         potential.append(slice(start, start + len(rr)))
         start += len(rr)
-        if i < count - 1:
-            current.append(slice(start, start + len(tris)))
-            start += len(tris)
+    for _, tris in surfaces[:-1]:
+        current.append(slice(start, start + len(tris)))
+        start += len(tris)
     matrix = np.zeros((start, start))
     single, double = {}, {}
     for i in range(count):
@@ -84,6 +88,8 @@ def assemble(surfaces, sigmas) -> SymmetricSystem:
                 single[i, j] = single[j, i].T
             else:
                 single[i, j] = galerkin.single_layer(surfaces[i], surfaces[j])
+            if i == j:  # symmetric operator: average the two quadrature orders
+                single[i, i] = (single[i, i] + single[i, i].T) / 2
             if i < count - 1:
                 double[i, j] = galerkin.double_layer(surfaces[i], surfaces[j])
     for i in range(count):
@@ -104,12 +110,13 @@ def assemble(surfaces, sigmas) -> SymmetricSystem:
                           (i + 1, 1 / sigma[i + 1])):
             if 0 <= j < count - 1:
                 matrix[pi, current[j]] += factor * single[i, j]
-    # Deflation: constants on every surface solve the homogeneous system.
+    # Exactly symmetric (the sparse curl products round differently on either side).
+    matrix += matrix.T
+    matrix *= 0.5
+    # Deflation (OpenMEEG's): constants on every surface solve the homogeneous system.
     outer = potential[-1]
-    mass = _p1_mass(*surfaces[-1])
-    block = matrix[outer, outer]
-    scale = np.abs(block).max() / mass.max() ** 2
-    matrix[outer, outer] += scale * np.outer(mass, mass)
+    first = outer.start
+    matrix[outer, outer] += matrix[first, first] / (outer.stop - outer.start)
     return SymmetricSystem(list(surfaces), sigma[:-1], matrix, potential, current)
 
 
