@@ -199,6 +199,11 @@ class BemSolution:
     ``approx`` 2) or total triangles (constant collocation, ``approx`` 1).
     ``factors`` (a :class:`mne_cli.bem.solution.FactoredBemSystem`) stands
     in for ``solution`` when the system was factored instead of inverted.
+    ``solver`` "openmeeg" marks a symmetric-BEM solution in OpenMEEG's layout
+    (MNE-Python's ``make_bem_solution(solver="openmeeg")``): ``solution`` is
+    then the packed upper triangle of the inverse head matrix, shape
+    (N (N + 1) / 2,), with N = all vertices plus the triangles of every
+    surface but the outermost (the first, in file order).
     """
 
     surfaces: list[BemSurface]
@@ -206,10 +211,14 @@ class BemSolution:
     solution: np.ndarray | None = None
     coord_frame: int = Frame.MRI
     factors: object | None = None
+    solver: str = "mne"
 
     @property
     def size(self) -> int:
         """N, the number of unknowns (solution rows)."""
+        if self.solver == "openmeeg":
+            return (sum(len(s.rr) for s in self.surfaces)
+                    + sum(len(s.tris) for s in self.surfaces[1:]))
         if self.solution is not None:
             return len(self.solution)
         if self.factors is not None:

@@ -127,3 +127,39 @@ def test_shallow_dipoles_beat_linear_collocation(ico2, depth):
     ours = symmetric.solve(ico2, rhs)[ico2.potential_slices[-1]].T
     assert 3 * _errors(ours, positions, moments, scalp)[0] < \
         _errors(linear, positions, moments, scalp)[0]
+
+
+def test_prepare_bem_model_symmetric_and_forward_refusal(tmp_path):
+    """prepare_bem_model --method symmetric writes the OpenMEEG layout (packed inverse,
+    solver tag) with a warning saying who reads it; forward_solution refuses such a file
+    (one sentence naming the file) instead of misreading it."""
+    from click.testing import CliRunner
+
+    from mne_cli.cli.prepare_bem_model import main as prepare_bem_model
+    from mne_cli.errors import InputError
+    from mne_cli.forward.make import load_bem
+    from mne_cli.geometry.surface import vertex_normals
+    from mne_cli.io.bem import read_bem_solution, write_bem_surfaces
+    from mne_cli.objects import BemSurface
+
+    rr, tris = icosahedron(1)
+    write_bem_surfaces(tmp_path / "head-bem.fif", [
+        BemSurface(surf_id, sigma, rr * radius, tris, vertex_normals(rr * radius, tris))
+        for surf_id, sigma, radius in zip((4, 3, 1), SIGMAS[::-1], RADII[::-1])])
+    result = CliRunner().invoke(prepare_bem_model, ["--bem", str(tmp_path / "head-bem.fif"),
+                                                    "--method", "symmetric"])
+    assert result.exit_code == 0, result.output
+    assert "read by MNE-Python" in result.stderr
+    solution = read_bem_solution(tmp_path / "head-bem-sol.fif")
+    n = 3 * 42 + 2 * 80
+    assert solution.solver == "openmeeg" and solution.solution.shape == (n * (n + 1) // 2,)
+    # The packed inverse times the head matrix (OpenMEEG's sign) is the identity.
+    system = symmetric.assemble([(rr * radius, tris) for radius in RADII], SIGMAS)
+    inverse = np.zeros((n, n))
+    i, j = np.triu_indices(n)
+    inverse[i, j] = solution.solution[i + j * (j + 1) // 2]
+    inverse[j, i] = inverse[i, j]
+    np.testing.assert_allclose(inverse @ -system.matrix, np.eye(n), atol=1e-5)
+    with pytest.raises(InputError, match="symmetric-BEM .OpenMEEG. solution, which "
+                                         "forward_solution cannot use yet"):
+        load_bem(str(tmp_path / "head-bem-sol.fif"))

@@ -100,9 +100,17 @@ MAX_STORED_UNKNOWNS = int(np.sqrt((2 ** 31 - 1 - 16) / 4))
 
 
 def solution_unknowns(surfaces: list[BemSurface], method: str, source: str) -> int:
-    """N, the size of the BEM solution matrix: model vertices (linear) or triangles."""
+    """N, the size of the BEM solution matrix: model vertices (linear), triangles
+    (constant), or vertices plus the triangles of all but the outermost (symmetric)."""
     model = select_model_surfaces(surfaces, source)
+    if method == "symmetric":
+        return sum(len(s.rr) for s in model) + sum(len(s.tris) for s in model[1:])
     return sum(len(s.rr) if method == "linear" else len(s.tris) for s in model)
+
+
+#: Unknowns of the largest symmetric solution a FIF file can hold: its packed
+#: float32 triangle, N (N + 1) / 2 values, must fit one tag.
+MAX_STORED_SYMMETRIC_UNKNOWNS = int((np.sqrt(1 + 8 * (2 ** 31 - 1 - 16) / 4) - 1) / 2)
 
 
 def refuse_unstorable(surfaces: list[BemSurface], method: str, source: str) -> None:
@@ -115,6 +123,14 @@ def refuse_unstorable(surfaces: list[BemSurface], method: str, source: str) -> N
         forward solution computed straight from the surfaces).
     """
     n = solution_unknowns(surfaces, method, source)
+    if method == "symmetric":
+        if n > MAX_STORED_SYMMETRIC_UNKNOWNS:
+            raise InputError(
+                f"{source}: the symmetric BEM solution of this model has {n} unknowns, and "
+                f"its packed float32 inverse ({2 * n * (n + 1) / 2 ** 30:.1f} GiB) is larger "
+                f"than a FIF file can hold (2 GiB, {MAX_STORED_SYMMETRIC_UNKNOWNS} unknowns); "
+                "decimate the surfaces (surf2bem --ico 4)")
+        return
     if n > MAX_STORED_UNKNOWNS:
         model = select_model_surfaces(surfaces, source)
         inner = len(model[-1].rr) if method == "linear" else len(model[-1].tris)
@@ -137,10 +153,12 @@ def make_bem_solution(surfaces, method: str = "linear", source: str | None = Non
     surfaces : list of BemSurface, or str or path-like
         All surfaces of a geometry, or the ``-bem.fif`` file holding them;
         the model surfaces are picked by id (SPEC 8.3).
-    method : {"linear", "constant"}
+    method : {"linear", "constant", "symmetric"}
         Linear collocation (unknowns at vertices, SPEC 8.5; MNE-C's and
-        MNE-Python's default) or constant collocation (unknowns at triangle
-        centroids, SPEC 8.6; not read by MNE-Python).
+        MNE-Python's default), constant collocation (unknowns at triangle
+        centroids, SPEC 8.6; not read by MNE-Python), or the symmetric
+        Galerkin BEM (Kybic et al. 2005; :mod:`mne_cli.bem.symmetric`),
+        stored as MNE-Python stores OpenMEEG's solutions.
     source : str, optional
         Name used in error messages (default: the file, or "BEM model").
     progress : Progress
@@ -179,13 +197,19 @@ def make_bem_solution(surfaces, method: str = "linear", source: str | None = Non
         check_output(fname, "--sol")
     source = source or "BEM model"
     refuse_unstorable(surfaces, method, source)
-    if solution_unknowns(surfaces, method, source) > blocked_lu.ONE_CALL_LIMIT:
+    if method == "symmetric":
+        solution = _symmetric_solution(surfaces, source, progress)
+    elif solution_unknowns(surfaces, method, source) > blocked_lu.ONE_CALL_LIMIT:
         solution = _solution_by_solves(surfaces, method, source, progress)
     else:
         solution = _inverted_solution(surfaces, method, source, progress)
     if method == "constant":
         logger.warning("Constant-collocation solutions are read by MNE-C and mne_cli, "
                        "not by MNE-Python")
+    elif method == "symmetric":
+        logger.warning("Symmetric-BEM solutions are read by MNE-Python (forward solutions "
+                       "with openmeeg installed), not by MNE-C; mne_cli's forward_solution "
+                       "does not compute from them yet")
     if fname is not None:
         write_bem_solution(fname, solution, command_line)
         logger.info("Wrote %s", fname)
@@ -231,6 +255,46 @@ def _solution_by_solves(surfaces: list[BemSurface], method: str, source: str,
         solution[rows] = factored.factors.left_multiply(identity)
     logger.info("Solution ready.")
     return BemSolution(factored.surfaces, factored.approx, solution, Frame.MRI)
+
+
+def _symmetric_solution(surfaces: list[BemSurface], source: str,
+                        progress: Progress) -> BemSolution:
+    """The inverse of OpenMEEG's head matrix for the model, packed as MNE-Python stores it.
+
+    The surfaces go to :func:`mne_cli.bem.symmetric.assemble` innermost
+    first; OpenMEEG's head matrix is the negative of that system. Its inverse
+    is stored as the upper triangle packed by columns (entry (i, j), i <= j,
+    at i + j (j + 1) / 2), in float32.
+    """
+    from . import symmetric
+
+    model = select_model_surfaces(surfaces, source)
+    check_solution_geometry(model, source)
+    inner_first = model[::-1]
+    logger.info("Computing the symmetric BEM solution...")
+    logger.info("    Matrix coefficients...")
+    system = symmetric.assemble([(s.rr, s.tris) for s in inner_first],
+                                [s.sigma for s in inner_first])
+    matrix = system.matrix
+    matrix *= -1.0
+    n = len(matrix)
+    packed = np.empty(n * (n + 1) // 2, np.float32)
+    if n <= blocked_lu.ONE_CALL_LIMIT:
+        _LapackTimer().run(matrix, source, "Inverting the head matrix", 2.0, _invert_in_place)
+        for j in range(n):
+            packed[j * (j + 1) // 2:(j + 1) * (j + 2) // 2] = matrix[j, :j + 1]
+    else:
+        factors = _LapackTimer().run(matrix, source, "Factoring the head matrix", 2 / 3,
+                                     _factor_in_place)
+        for start in range(0, n, _SOLUTION_BLOCK_ROWS):
+            rows = np.arange(start, min(start + _SOLUTION_BLOCK_ROWS, n))
+            identity = np.zeros((len(rows), n))
+            identity[np.arange(len(rows)), rows] = 1.0
+            block = _solve_transposed(factors, identity)
+            for k, j in enumerate(rows):
+                packed[j * (j + 1) // 2:(j + 1) * (j + 2) // 2] = block[k, :j + 1]
+    logger.info("Solution ready.")
+    return BemSolution(model, BemApprox.LINEAR, packed, Frame.MRI, solver="openmeeg")
 
 
 def factor_bem_system(surfaces: list[BemSurface], method: str = "linear",

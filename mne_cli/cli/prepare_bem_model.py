@@ -12,8 +12,10 @@ from .runner import command_line
               help="BEM geometry file (from surf2bem).")
 @click.option("--sol", "sol_file", type=click.Path(dir_okay=False),
               help="Output file (default: <bem name>-bem-sol.fif).")
-@click.option("--method", type=click.Choice(["linear", "constant"]), default="linear",
-              show_default=True, help="Linear or constant collocation.")
+@click.option("--method", type=click.Choice(["linear", "constant", "symmetric"]),
+              default="linear", show_default=True,
+              help="Linear or constant collocation, or the symmetric BEM (OpenMEEG's "
+                   "formulation, stored as MNE-Python stores OpenMEEG's solutions).")
 @common_options
 def main(bem_file, sol_file, method):
     """Compute the BEM solution for a 1- or 3-layer BEM geometry.
@@ -21,7 +23,9 @@ def main(bem_file, sol_file, method):
     Three layers are used when the file has surfaces with ids 4, 3 and 1
     (scalp, outer skull, inner skull), else the inner skull alone. The
     isolated-skull approach applies when the skull conductivity is at most a
-    tenth of the brain's.
+    tenth of the brain's. --method symmetric solves the symmetric Galerkin
+    BEM instead (more accurate EEG for sources near the skull), read by
+    MNE-Python with openmeeg.
     """
     from ..bem.solution import make_bem_solution
     from ..io.bem import default_solution_name

@@ -6,6 +6,7 @@ Layout: SPEC sections 7.5 and 8.7, tag for tag as genuine MNE-C writes it
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -61,6 +62,13 @@ def read_bem_solution(path) -> BemSolution:
     sol = _read(path)
     if sol.solution is None:
         return sol
+    if sol.solver == "openmeeg":
+        n = sol.size
+        if sol.solution.ndim != 1 or len(sol.solution) != n * (n + 1) // 2:
+            raise FifError(f"{os.fspath(path)}: the symmetric (OpenMEEG) BEM solution has "
+                           f"{sol.solution.size} values; its surfaces need "
+                           f"{n * (n + 1) // 2} ({n} unknowns)")
+        return sol
     if sol.approx == BemApprox.LINEAR:
         expected = sum(len(s.rr) for s in sol.surfaces)
     elif sol.approx == BemApprox.CONSTANT:
@@ -90,9 +98,25 @@ def _read(path) -> BemSolution:
         raise FifError(f"{fif.name}: the BEM block holds no surfaces")
     solution = bem.read_view(Kind.BEM_POT_SOLUTION, None)  # no copy: it can be 100s of MB
     approx = bem.read_int(Kind.BEM_APPROX, None)
-    if solution is not None and solution.ndim != 2:
+    solver = _solver(bem, fif.name)
+    if solution is not None and solution.ndim != (1 if solver == "openmeeg" else 2):
         raise FifError(f"{fif.name}: the BEM solution is not a matrix")
-    return BemSolution(surfaces, approx, solution, frame)
+    return BemSolution(surfaces, approx, solution, frame, solver=solver)
+
+
+def _solver(bem, name: str) -> str:
+    """The solver of MNE-Python's description tag (JSON ``{"solver": ...}``), default "mne"."""
+    text = bem.read_string(Kind.COMMENT, None)
+    if text is None:
+        return "mne"
+    try:
+        solver = json.loads(text).get("solver", "mne")
+    except (ValueError, AttributeError):
+        raise FifError(f"{name}: the BEM description {text[:60]!r} is not MNE-Python's "
+                       "JSON") from None
+    if solver not in ("mne", "openmeeg"):
+        raise FifError(f"{name}: unknown BEM solver {solver!r} (known: mne, openmeeg)")
+    return solver
 
 
 def _refuse_surface(path) -> None:
@@ -153,6 +177,8 @@ def write_bem_solution(path, bem: BemSolution, command_line: str | None = None) 
         if command_line is not None:
             w.write_env(command_line)
         w.write_int(Kind.BEM_COORD_FRAME, bem.coord_frame)
+        if bem.solver != "mne":
+            w.write_string(Kind.COMMENT, json.dumps({"solver": bem.solver}))
         for surf in bem.surfaces:
             write_bem_surface_block(w, surf)
         if bem.solution is not None:
