@@ -35,7 +35,7 @@ def setup_forward_model(subject: str | None = None, *, subjects_dir=None, surf: 
                         conductivity=(0.3, 0.006, 0.3), shift=(0.0, 0.0, 0.0),
                         nosol: bool = False, noswap: bool = False, meters: bool = False,
                         model: str | None = None, overwrite: bool = False,
-                        progress: Progress = SILENT,
+                        method: str = "linear", progress: Progress = SILENT,
                         command_line: str | None = None) -> BemSolution:
     """Make, check, solve and write a subject's BEM (MNE-C's mne_setup_forward_model).
 
@@ -63,6 +63,8 @@ def setup_forward_model(subject: str | None = None, *, subjects_dir=None, surf: 
         Model name (default ``<subject>-<ntri>[-<ntri>-<ntri>]``).
     overwrite : bool
         Replace existing model files (else they are an error).
+    method : {"linear", "symmetric"}
+        The BEM solution (:func:`~mne_cli.bem.solution.make_bem_solution`).
     progress, command_line
         Progress of the coefficient stage; provenance of the solution file.
 
@@ -122,7 +124,7 @@ def setup_forward_model(subject: str | None = None, *, subjects_dir=None, surf: 
         _refuse_overwrite_model(bem_dir / model, nosol, overwrite)
     solution = None
     if not nosol:
-        solution = make_bem_solution(surfaces, "linear", source=str(bem_file),
+        solution = make_bem_solution(surfaces, method, source=str(bem_file),
                                      progress=progress)
     # The model file is moved into place last, after its solution was written:
     # a failed run leaves no model without its solution, and earlier files as

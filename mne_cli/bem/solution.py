@@ -207,9 +207,8 @@ def make_bem_solution(surfaces, method: str = "linear", source: str | None = Non
         logger.warning("Constant-collocation solutions are read by MNE-C and mne_cli, "
                        "not by MNE-Python")
     elif method == "symmetric":
-        logger.warning("Symmetric-BEM solutions are read by MNE-Python (forward solutions "
-                       "with openmeeg installed), not by MNE-C; mne_cli's forward_solution "
-                       "does not compute from them yet")
+        logger.warning("Symmetric-BEM solutions are read by mne_cli and by MNE-Python "
+                       "(forward solutions with openmeeg installed), not by MNE-C")
     if fname is not None:
         write_bem_solution(fname, solution, command_line)
         logger.info("Wrote %s", fname)

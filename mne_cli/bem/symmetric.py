@@ -133,21 +133,21 @@ def _p1_mass(rr, tris) -> np.ndarray:
 NEAR_SOURCE = 4.0
 
 
-def dipole_right_hand_side(system: SymmetricSystem, r0, q) -> np.ndarray:
-    """Right-hand side for a dipole ``q`` (A m) at ``r0`` (m) inside the innermost surface.
+def source_terms(surface, sigma: float, r0) -> tuple[np.ndarray, np.ndarray]:
+    """Source integrals of unit dipoles at ``r0`` (m) on the surface bounding their compartment.
 
-    Only the rows of S_1 get terms: -sigma_1 dv_1/dn tested with P1 functions
-    and v_1 tested with P0 functions, v_1 = q.(x - r0) / (4 pi sigma_1 |x - r0|^3).
-    As q.(x - r0)/R^3 = q.grad_r0 (1/R), the P0 integrals are
-    q.grad int_T 1/R / (4 pi sigma_1) in closed form
+    Returns ``flux`` (n_vertices, 3): int phi_a sigma dv/dn, and ``potential``
+    (n_triangles, 3): int_T v, for the moments x, y, z (1 A m), with
+    v = q.(x - r0) / (4 pi sigma |x - r0|^3) and n the outward normal.
+    As q.(x - r0)/R^3 = q.grad_r0 (1/R), the triangle integrals of v are
+    q.grad int_T 1/R / (4 pi sigma) in closed form
     (:func:`~mne_cli.geometry.triangle_integrals.potential_integral_gradients`);
-    the P1 flux integrals are q.grad_r0 of the linear double layer at r0 over
-    4 pi, by central differences of its closed form on triangles within
-    ``NEAR_SOURCE`` sizes of the dipole and by the degree-5 rule on the others.
+    the P1 flux integrals are q.grad_r0 of the linear double layer at r0
+    over 4 pi, by central differences of its closed form on triangles within
+    ``NEAR_SOURCE`` sizes of the dipole, by the degree-5 rule on the others.
     """
-    r0, q = np.asarray(r0, np.float64), np.asarray(q, np.float64)
-    rr, tris = system.surfaces[0]
-    sigma = system.sigmas[0]
+    r0 = np.asarray(r0, np.float64)
+    rr, tris = surface
     corners = rr[tris]
     centroids = corners.mean(axis=1)
     size = np.linalg.norm(corners - centroids[:, None], axis=2).max(axis=1)
@@ -157,27 +157,38 @@ def dipole_right_hand_side(system: SymmetricSystem, r0, q) -> np.ndarray:
     normal /= np.linalg.norm(normal, axis=1, keepdims=True)
     diff = points - r0
     dist = np.linalg.norm(diff, axis=2)
-    # sigma grad v . n = [q.n / R^3 - 3 (q.R)(R.n) / R^5] / (4 pi)
-    q_r = np.einsum("tki,i->tk", diff, q)
-    flux = ((normal @ q)[:, None] / dist ** 3
-            - 3 * q_r * np.einsum("tki,ti->tk", diff, normal) / dist ** 5) / (4 * np.pi)
-    by_corner = np.einsum("tk,ka->ta", weights * flux, galerkin.QUADRATURE_POINTS)
+    # sigma grad v . n = [q.n / R^3 - 3 (q.R)(R.n) / R^5] / (4 pi), for q = e_x, e_y, e_z
+    r_n = np.einsum("tki,ti->tk", diff, normal)
+    flux = (normal[:, None, :] / dist[..., None] ** 3
+            - 3 * diff * (r_n / dist ** 5)[..., None]) / (4 * np.pi)      # (t, k, 3)
+    by_corner = np.einsum("tk,tkq,ka->taq", weights, flux, galerkin.QUADRATURE_POINTS)
     if near.any():
         step = 1e-5 * max(np.linalg.norm(centroids[near] - r0, axis=1).min(), 1e-6)
-        gradient = np.zeros((near.sum(), 3))
         for axis in range(3):
             shift = np.zeros(3)
             shift[axis] = step
             plus = linear_double_layer_integrals((r0 + shift)[None], corners[near])[0]
             minus = linear_double_layer_integrals((r0 - shift)[None], corners[near])[0]
-            gradient = gradient + q[axis] * (plus - minus) / (2 * step)
-        by_corner[near] = gradient / (4 * np.pi)
+            by_corner[near, :, axis] = (plus - minus) / (2 * step) / (4 * np.pi)
+    vertex_flux = np.stack([np.bincount(tris.ravel(), by_corner[:, :, axis].ravel(),
+                                        minlength=len(rr)) for axis in range(3)], axis=1)
+    potential = potential_integral_gradients(r0[None], corners)[0] / (4 * np.pi * sigma)
+    return vertex_flux, potential
+
+
+def dipole_right_hand_side(system: SymmetricSystem, r0, q) -> np.ndarray:
+    """Right-hand side for a dipole ``q`` (A m) at ``r0`` (m) inside the innermost surface.
+
+    Only the rows of S_1 get terms (:func:`source_terms`): minus the flux
+    integrals on the potential rows, the potential integrals on the current
+    rows (this module's sign; OpenMEEG's are the opposite, as its matrix).
+    """
+    q = np.asarray(q, np.float64)
+    flux, potential = source_terms(system.surfaces[0], system.sigmas[0], r0)
     rhs = np.zeros(len(system.matrix))
-    rhs[system.potential_slices[0]] = -np.bincount(tris.ravel(), by_corner.ravel(),
-                                                   minlength=len(rr))
+    rhs[system.potential_slices[0]] = -flux @ q
     if system.current_slices:
-        exact = potential_integral_gradients(r0[None], corners)[0] @ q
-        rhs[system.current_slices[0]] = exact / (4 * np.pi * sigma)
+        rhs[system.current_slices[0]] = potential @ q
     return rhs
 
 

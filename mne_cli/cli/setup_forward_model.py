@@ -35,6 +35,9 @@ from .runner import command_line
 @click.option("--scalpshift", type=MM_SMALL, default="0", show_default=True,
               help="Move the scalp outwards along its normals, mm.")
 @click.option("--nosol", is_flag=True, help="Write the geometry only, not the BEM solution.")
+@click.option("--method", type=click.Choice(["linear", "symmetric"]), default="linear",
+              show_default=True,
+              help="Linear collocation, or the symmetric BEM (OpenMEEG's formulation).")
 @click.option("--noswap", is_flag=True,
               help="The .tri triangles are already counterclockwise (ignored with --surf).")
 @click.option("--meters", is_flag=True, help=".tri coordinates are in metres.")
@@ -43,7 +46,7 @@ from .runner import command_line
 @click.option("--overwrite", is_flag=True, help="Replace existing model files.")
 @common_options
 def main(subject, surf, ico, homog, brainc, skullc, scalpc, innershift, outershift,
-         scalpshift, nosol, noswap, meters, model, overwrite):
+         scalpshift, nosol, method, noswap, meters, model, overwrite):
     """Set up the BEM model of a subject (MNE-C's convenience script).
 
     Reads bem/inner_skull, bem/outer_skull and bem/outer_skin (.tri, or .surf
@@ -66,5 +69,5 @@ def main(subject, surf, ico, homog, brainc, skullc, scalpc, innershift, outershi
                             conductivity=(brainc, skullc, scalpc),
                             shift=(innershift, outershift, scalpshift), nosol=nosol,
                             noswap=noswap, meters=meters, model=model, overwrite=overwrite,
-                            progress=progress,
+                            method=method, progress=progress,
                             command_line=command_line(click.get_current_context()))

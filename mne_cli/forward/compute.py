@@ -153,7 +153,9 @@ def compute_forward(inputs: ForwardInputs,
                                                 head_to_frame)
     device_to_frame = dev_head_t.then(head_to_frame) if meg_chs else None
     _check_geometry(inputs, sensors, meg_chs, device_to_frame, mri_to_frame.inverse())
-    if is_bem:
+    if is_bem and inputs.conductor.solver == "openmeeg":
+        evaluate, analytic = _symmetric_evaluator(inputs, sensors, mri_to_frame), None
+    elif is_bem:
         evaluate, analytic = _bem_evaluator(inputs, sensors, mri_to_frame)
     else:
         evaluate, analytic = _sphere_evaluator(inputs.conductor, sensors, inputs.bem_file), None
@@ -374,6 +376,48 @@ def _bem_evaluator(inputs: ForwardInputs, sensors: dict[str, SensorSet],
                        lambda meg: bem_fields.primary_meg_gain_derivatives(rr, meg))
 
     return evaluate, derivatives
+
+
+def _symmetric_evaluator(inputs: ForwardInputs, sensors: dict[str, SensorSet],
+                         mri_to_frame: Transform):
+    """Gains at any source positions with a symmetric-BEM solution (OpenMEEG layout).
+
+    One transfer matrix for all channels (:mod:`.symmetric_fields`); the
+    position derivatives of --grad come from central differences.
+    """
+    from . import symmetric_fields
+
+    solution = inputs.conductor
+    frame_to_mri = mri_to_frame.inverse()
+    rows, sizes = [], {}
+    if "meg" in sensors:
+        rows.append(symmetric_fields.meg_rows(solution,
+                                              sensors["meg"].transformed(frame_to_mri)))
+        sizes["meg"] = sensors["meg"].nchan
+    if "eeg" in sensors:
+        rows.append(symmetric_fields.eeg_rows(
+            solution, sensors["eeg"].transformed(frame_to_mri), inputs.bem_file))
+        sizes["eeg"] = sensors["eeg"].nchan
+    transfer = symmetric_fields.transfer(np.concatenate(rows), solution)
+    rotation = frame_to_mri.matrix[:3, :3]
+
+    def evaluate(rr: np.ndarray, progress: Progress) -> Gains:
+        whole = np.empty((len(transfer), 3 * len(rr)))
+        in_mri = frame_to_mri.apply(rr)
+        for start in range(0, len(rr), 64):
+            stop = min(start + 64, len(rr))
+            whole[:, 3 * start:3 * stop] = symmetric_fields.gains(
+                in_mri[start:stop], transfer, solution, rotation)
+            progress.advance(stop - start)
+        result, row = {}, 0
+        for name, size in sizes.items():
+            result[name] = whole[row:row + size]
+            row += size
+        if "meg" in result:
+            result["meg"] += bem_fields.primary_meg_gain(rr, sensors["meg"])
+        return result
+
+    return evaluate
 
 
 def _sphere_evaluator(sphere: SphereModel, sensors: dict[str, SensorSet], source: str):

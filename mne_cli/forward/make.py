@@ -183,11 +183,6 @@ def load_bem(name, progress: Progress = SILENT) -> tuple[BemSolution, str]:
         sol_file = name  # a solution (or any BEM) file named otherwise
     if os.path.exists(sol_file):
         solution = read_bem_solution(sol_file)
-        if solution.solver == "openmeeg":
-            raise InputError(f"{sol_file}: a symmetric-BEM (OpenMEEG) solution, which "
-                             "forward_solution cannot use yet (MNE-Python with openmeeg can); "
-                             "give the -bem.fif, or a linear-collocation solution "
-                             "(prepare_bem_model --method linear)")
         if solution.solution is not None:
             logger.info("Loaded the BEM solution from %s", sol_file)
             return solution, sol_file
