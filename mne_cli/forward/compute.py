@@ -336,16 +336,10 @@ def _bem_evaluator(inputs: ForwardInputs, sensors: dict[str, SensorSet],
     """
     solution = inputs.conductor
     frame_to_mri = mri_to_frame.inverse()
-    coeffs, sizes = [], {}
-    if "meg" in sensors:
-        coeffs.append(bem_fields.meg_coefficients(solution,
-                                                  sensors["meg"].transformed(frame_to_mri)))
-        sizes["meg"] = sensors["meg"].nchan
-    if "eeg" in sensors:
-        coeffs.append(bem_fields.eeg_coefficients(
-            solution, sensors["eeg"].transformed(frame_to_mri), inputs.bem_file))
-        sizes["eeg"] = sensors["eeg"].nchan
-    transfer = bem_fields.transfer_matrix(np.concatenate(coeffs), solution)
+    coeffs, sizes = _channel_rows(
+        sensors, frame_to_mri, lambda meg: bem_fields.meg_coefficients(solution, meg),
+        lambda eeg: bem_fields.eeg_coefficients(solution, eeg, inputs.bem_file))
+    transfer = bem_fields.transfer_matrix(coeffs, solution)
     nodes, _ = bem_fields.bem_nodes(solution)
     nodes_in_frame = mri_to_frame.apply(nodes)
 
@@ -355,10 +349,7 @@ def _bem_evaluator(inputs: ForwardInputs, sensors: dict[str, SensorSet],
         for columns, block in chunks:
             whole[:, columns] = block
             progress.advance(block.shape[1] // per_source)
-        result, row = {}, 0
-        for name, size in sizes.items():
-            result[name] = whole[row:row + size]
-            row += size
+        result = _by_modality(whole, sizes)
         if "meg" in result:
             result["meg"] += primary(sensors["meg"])
         return result
@@ -389,16 +380,10 @@ def _symmetric_evaluator(inputs: ForwardInputs, sensors: dict[str, SensorSet],
 
     solution = inputs.conductor
     frame_to_mri = mri_to_frame.inverse()
-    rows, sizes = [], {}
-    if "meg" in sensors:
-        rows.append(symmetric_fields.meg_rows(solution,
-                                              sensors["meg"].transformed(frame_to_mri)))
-        sizes["meg"] = sensors["meg"].nchan
-    if "eeg" in sensors:
-        rows.append(symmetric_fields.eeg_rows(
-            solution, sensors["eeg"].transformed(frame_to_mri), inputs.bem_file))
-        sizes["eeg"] = sensors["eeg"].nchan
-    transfer = symmetric_fields.transfer(np.concatenate(rows), solution)
+    rows, sizes = _channel_rows(
+        sensors, frame_to_mri, lambda meg: symmetric_fields.meg_rows(solution, meg),
+        lambda eeg: symmetric_fields.eeg_rows(solution, eeg, inputs.bem_file))
+    transfer = symmetric_fields.transfer(rows, solution)
     rotation = frame_to_mri.matrix[:3, :3]
 
     def evaluate(rr: np.ndarray, progress: Progress) -> Gains:
@@ -409,15 +394,31 @@ def _symmetric_evaluator(inputs: ForwardInputs, sensors: dict[str, SensorSet],
             whole[:, 3 * start:3 * stop] = symmetric_fields.gains(
                 in_mri[start:stop], transfer, solution, rotation)
             progress.advance(stop - start)
-        result, row = {}, 0
-        for name, size in sizes.items():
-            result[name] = whole[row:row + size]
-            row += size
+        result = _by_modality(whole, sizes)
         if "meg" in result:
             result["meg"] += bem_fields.primary_meg_gain(rr, sensors["meg"])
         return result
 
     return evaluate
+
+
+def _channel_rows(sensors: dict[str, SensorSet], frame_to_mri: Transform, meg_rows, eeg_rows):
+    """Rows of every channel, MEG first, from MRI-frame sensors; and each modality's count."""
+    rows, sizes = [], {}
+    for name, make in (("meg", meg_rows), ("eeg", eeg_rows)):
+        if name in sensors:
+            rows.append(make(sensors[name].transformed(frame_to_mri)))
+            sizes[name] = sensors[name].nchan
+    return np.concatenate(rows), sizes
+
+
+def _by_modality(whole: np.ndarray, sizes: dict[str, int]) -> Gains:
+    """The rows of ``whole`` split by modality, in the order of ``sizes``."""
+    result, row = {}, 0
+    for name, size in sizes.items():
+        result[name] = whole[row:row + size]
+        row += size
+    return result
 
 
 def _sphere_evaluator(sphere: SphereModel, sensors: dict[str, SensorSet], source: str):
