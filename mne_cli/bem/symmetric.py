@@ -81,35 +81,34 @@ def assemble(surfaces, sigmas) -> SymmetricSystem:
         current.append(slice(start, start + len(tris)))
         start += len(tris)
     matrix = np.zeros((start, start))
-    single, double = {}, {}
+    # Each block is added where it belongs as soon as it is computed and then
+    # dropped: the peak is the matrix plus one block pair.
     for i in range(count):
-        for j in range(max(0, i - 1), min(count, i + 2)):
-            if (j, i) in single:
-                single[i, j] = single[j, i].T
-            else:
-                single[i, j] = galerkin.single_layer(surfaces[i], surfaces[j])
-            if i == j:  # symmetric operator: average the two quadrature orders
-                single[i, i] = (single[i, i] + single[i, i].T) / 2
-            if i < count - 1:
-                double[i, j] = galerkin.double_layer(surfaces[i], surfaces[j])
-    for i in range(count):
-        vi = potential[i]
-        for j, factor in ((i - 1, sigma[i]), (i, -(sigma[i] + sigma[i + 1])),
-                          (i + 1, sigma[i + 1])):
-            if 0 <= j < count:
-                hyper = galerkin.hypersingular(surfaces[i], surfaces[j], single[i, j])
-                matrix[vi, potential[j]] += factor * hyper
-        if i == count - 1:
-            continue
-        pi = current[i]
+        for j in range(i, min(count, i + 2)):
+            single = galerkin.single_layer(surfaces[i], surfaces[j])
+            if i == j:  # a symmetric operator: average the two quadrature orders
+                single = (single + single.T) / 2
+            # Potential rows: -(s_i + s_i+1) N_ii, and s_i+1 N between S_i and S_i+1.
+            factor = -(sigma[i] + sigma[i + 1]) if i == j else sigma[j]
+            hyper = factor * galerkin.hypersingular(surfaces[i], surfaces[j], single)
+            matrix[potential[i], potential[j]] += hyper
+            if i != j:
+                matrix[potential[j], potential[i]] += hyper.T
+            del hyper
+            # Current rows: -(1/s_i + 1/s_i+1) S_ii, and S_i,i+1 / s_i+1.
+            if j < count - 1:
+                factor = -(1 / sigma[i] + 1 / sigma[i + 1]) if i == j else 1 / sigma[j]
+                matrix[current[i], current[j]] += factor * single
+                if i != j:
+                    matrix[current[j], current[i]] += factor * single.T
+            del single
+    for i in range(count - 1):
         for j, factor in ((i - 1, -1.0), (i, 2.0), (i + 1, -1.0)):
             if 0 <= j < count:
-                matrix[pi, potential[j]] += factor * double[i, j]
-                matrix[potential[j], pi] += factor * double[i, j].T
-        for j, factor in ((i - 1, 1 / sigma[i]), (i, -(1 / sigma[i] + 1 / sigma[i + 1])),
-                          (i + 1, 1 / sigma[i + 1])):
-            if 0 <= j < count - 1:
-                matrix[pi, current[j]] += factor * single[i, j]
+                double = factor * galerkin.double_layer(surfaces[i], surfaces[j])
+                matrix[current[i], potential[j]] += double
+                matrix[potential[j], current[i]] += double.T
+                del double
     # Exactly symmetric (the sparse curl products round differently on either side).
     matrix += matrix.T
     matrix *= 0.5
