@@ -67,7 +67,7 @@ def check_output(path, option: str = "", inputs=()) -> None:
     if os.path.isdir(target):
         raise OutputError(f"{given}: is a folder; give the name of the output file")
     for source in inputs:
-        if source is not None and _same_file(target, source):
+        if source is not None and same_file(target, source):
             raise OutputError(f"{given}: this is also an input ({source}); writing it would "
                               "replace the input: choose another output file")
     if not os.path.isdir(folder):
@@ -81,7 +81,8 @@ def check_output(path, option: str = "", inputs=()) -> None:
     os.unlink(probe)
 
 
-def _same_file(target: str, source) -> bool:
+def same_file(target: str, source) -> bool:
+    """Whether ``target`` and ``source`` name the same file (path, link or hard link)."""
     source = os.path.abspath(os.fspath(source))
     if os.path.realpath(target) == os.path.realpath(source):
         return True

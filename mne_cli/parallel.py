@@ -38,15 +38,20 @@ def allowed_cores() -> int:
     ``$MNE_CLI_NUM_THREADS``, or else ``$OMP_NUM_THREADS``, caps the count
     when it holds a positive integer; other values are ignored.
     """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux
-        cores = os.cpu_count() or 1
+    cores = _affinity()
     for name in THREAD_VARIABLES:
         value = os.environ.get(name, "").strip()
         if value.isdigit() and int(value) > 0:
             return max(1, min(cores, int(value)))
     return max(1, cores)
+
+
+def _affinity() -> int:
+    """Cores this process may run on (its CPU affinity; the machine's count elsewhere)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
 
 
 def set_jobs(jobs: int | None) -> None:
@@ -125,11 +130,7 @@ def _blas_threads_at_most(count: int):
     (OpenBLAS already follows the affinity). Otherwise numpy's and SciPy's
     BLAS are loaded first, so that both are capped.
     """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    if count >= cores:
+    if count >= _affinity():
         yield
         return
     import numpy  # noqa: F401  (loads numpy's OpenBLAS)

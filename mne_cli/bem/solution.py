@@ -499,10 +499,7 @@ def _invert_in_place(matrix: np.ndarray, source: str) -> None:
     read back in row order, is the inverse. One call each of ``dgetrf`` and
     ``dgetri``: only for matrices within :data:`mne_cli.bem.lu.ONE_CALL_LIMIT`.
     """
-    lu, piv, info = lapack.dgetrf(matrix.T, overwrite_a=True)
-    if info > 0:
-        raise GeometryError(f"{source}: the BEM system matrix is singular; check that the "
-                            "surfaces are closed, nested and do not touch")
+    lu, piv = _factor_in_place(matrix, source)       # one dgetrf call at these sizes
     lwork, _ = lapack.dgetri_lwork(len(matrix))
     inverse, info = lapack.dgetri(lu, piv, lwork=int(lwork), overwrite_lu=True)
     if info != 0:

@@ -119,14 +119,6 @@ def assemble(surfaces, sigmas) -> SymmetricSystem:
     return SymmetricSystem(list(surfaces), sigma[:-1], matrix, potential, current)
 
 
-def _p1_mass(rr, tris) -> np.ndarray:
-    """int phi_a over the surface, shape (n,): a third of the area of each incident triangle."""
-    corners = rr[tris]
-    area = 0.5 * np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0],
-                                         corners[:, 2] - corners[:, 0]), axis=1)
-    return np.bincount(tris.ravel(), np.repeat(area / 3, 3), minlength=len(rr))
-
-
 #: Triangles nearer to a dipole than this many times their size get exact
 #: (closed-form) source integrals instead of the degree-5 rule.
 NEAR_SOURCE = 4.0

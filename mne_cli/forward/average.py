@@ -127,7 +127,7 @@ def average_forward_solutions(inputs, *, fname=None,
     UsageError
         When ``fname`` is one of the inputs.
     """
-    from ..atomic import check_output
+    from ..atomic import check_output, same_file
     from ..io.forward import read_forward, write_forward
 
     pairs = [(item, 1.0) if isinstance(item, (str, os.PathLike, Forward)) else
@@ -136,9 +136,8 @@ def average_forward_solutions(inputs, *, fname=None,
              for k, (item, _) in enumerate(pairs, start=1)]
     files = [name for name, (item, _) in zip(names, pairs) if not isinstance(item, Forward)]
     if fname is not None:
-        out_real = os.path.realpath(fname)
         for path in files:
-            if os.path.realpath(path) == out_real or _same_file(path, fname):
+            if same_file(os.fspath(fname), path):
                 raise UsageError(f"--out names the input {path} itself; choose another "
                                  "output file")
         check_output(fname, "--out")
@@ -154,13 +153,6 @@ def average_forward_solutions(inputs, *, fname=None,
     if fname is not None:
         write_forward(fname, average, command_line)
     return average
-
-
-def _same_file(a, b) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 def average_forwards(forwards: Sequence[Forward], weights: Sequence[float],

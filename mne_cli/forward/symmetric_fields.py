@@ -31,8 +31,7 @@ from ..geometry.surface import nearest_surface_points, plane_coordinates
 from ..geometry.triangle_integrals import potential_integrals
 from ..objects import BemSolution
 from .sensors import SensorSet
-
-MAG_FACTOR = 1e-7   # mu0 / 4 pi, T m / A
+from .sphere_meg import MAG_FACTOR
 
 #: Sensor points nearer to a triangle than this many triangle sizes get the
 #: closed-form integral of 1/R over it; farther, the degree-5 rule.
