@@ -227,6 +227,14 @@ class BemSolution:
         sizes = [len(s.tris) if constant else len(s.rr) for s in self.surfaces]
         return sum(sizes)
 
+    @property
+    def scalp_column(self) -> int:
+        """Unknown of the first scalp (first surface) node: 0, or, in OpenMEEG's layout
+        (potentials of the innermost surface first), after the inner surfaces' vertices."""
+        if self.solver == "openmeeg":
+            return sum(len(s.rr) for s in self.surfaces[1:])
+        return 0
+
 
 @dataclass
 class SourceSpace:

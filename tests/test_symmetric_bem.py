@@ -200,7 +200,7 @@ def test_forward_fields_from_the_stored_solution():
     meg = SensorSet([str(k) for k in range(60)], 0.12 * places, directions, np.ones(60),
                     np.arange(60))
     rows = np.concatenate([symmetric_fields.meg_rows(solution, meg),
-                           symmetric_fields.eeg_rows(solution, eeg, "sphere")])
+                           bem_fields.eeg_coefficients(solution, eeg, "sphere")])
     transfer = symmetric_fields.transfer(rows, solution)
     deep, _ = _dipoles(0.0445, count=4)
     meg_gain = (symmetric_fields.gains(deep, transfer, solution, np.eye(3))[:60]

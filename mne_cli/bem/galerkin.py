@@ -59,6 +59,13 @@ def quadrature(rr: np.ndarray, tris: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return points, area[:, None] * QUADRATURE_WEIGHTS[None, :]
 
 
+def triangle_extents(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centroids (t, 3) and sizes (t,) of triangles (t, 3, 3): the size is the largest
+    centroid-to-corner distance, the unit of the near/far rules."""
+    centroids = corners.mean(axis=1)
+    return centroids, np.linalg.norm(corners - centroids[:, None], axis=2).max(axis=1)
+
+
 def single_layer(test, trial, near: float | None = None) -> np.ndarray:
     """S (T_A, T_B): P0 x P0 single layer between surfaces ``test`` and ``trial``.
 
@@ -159,13 +166,8 @@ class _Layout:
         self.trial_normals = normal / np.linalg.norm(normal, axis=1, keepdims=True)
         self._trial_flat = self.trial_points.reshape(-1, 3)
         self._trial_sq = np.einsum("ki,ki->k", self._trial_flat, self._trial_flat)
-        test_corners = test[0][test[1]]
-        self._test_centroids = test_corners.mean(axis=1)
-        self._test_size = np.linalg.norm(test_corners - self._test_centroids[:, None],
-                                         axis=2).max(axis=1)
-        self._trial_centroids = self.trial_corners.mean(axis=1)
-        self._trial_size = np.linalg.norm(self.trial_corners - self._trial_centroids[:, None],
-                                          axis=2).max(axis=1)
+        self._test_centroids, self._test_size = triangle_extents(test[0][test[1]])
+        self._trial_centroids, self._trial_size = triangle_extents(self.trial_corners)
         self._near = near
 
     def distances(self, x: np.ndarray) -> np.ndarray:

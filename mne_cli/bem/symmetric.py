@@ -40,6 +40,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse
 
+from ..geometry.surface import triangle_normals
 from ..geometry.triangle_integrals import (
     linear_double_layer_integrals,
     potential_integral_gradients,
@@ -124,11 +125,13 @@ def assemble(surfaces, sigmas) -> SymmetricSystem:
 NEAR_SOURCE = 4.0
 
 
-def source_terms(surface, sigma: float, r0) -> tuple[np.ndarray, np.ndarray]:
-    """Source integrals of unit dipoles at ``r0`` (m) on the surface bounding their compartment.
+class SourceTerms:
+    """Source integrals of unit dipoles on the surface bounding their compartment.
 
-    Returns ``flux`` (n_vertices, 3): int phi_a sigma dv/dn, and ``potential``
-    (n_triangles, 3): int_T v, for the moments x, y, z (1 A m), with
+    The surface's geometry (quadrature, normals, sizes) is computed once;
+    calling the object with a dipole position ``r0`` (m) returns ``flux``
+    (n_vertices, 3): int phi_a sigma dv/dn, and ``potential`` (n_triangles,
+    3): int_T v, for the moments x, y, z (1 A m), with
     v = q.(x - r0) / (4 pi sigma |x - r0|^3) and n the outward normal.
     As q.(x - r0)/R^3 = q.grad_r0 (1/R), the triangle integrals of v are
     q.grad int_T 1/R / (4 pi sigma) in closed form
@@ -137,45 +140,53 @@ def source_terms(surface, sigma: float, r0) -> tuple[np.ndarray, np.ndarray]:
     over 4 pi, by central differences of its closed form on triangles within
     ``NEAR_SOURCE`` sizes of the dipole, by the degree-5 rule on the others.
     """
-    r0 = np.asarray(r0, np.float64)
-    rr, tris = surface
-    corners = rr[tris]
-    centroids = corners.mean(axis=1)
-    size = np.linalg.norm(corners - centroids[:, None], axis=2).max(axis=1)
-    near = np.linalg.norm(centroids - r0, axis=1) < NEAR_SOURCE * size
-    points, weights = galerkin.quadrature(rr, tris)            # (t, k, 3), (t, k)
-    normal = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    normal /= np.linalg.norm(normal, axis=1, keepdims=True)
-    diff = points - r0
-    dist = np.linalg.norm(diff, axis=2)
-    # sigma grad v . n = [q.n / R^3 - 3 (q.R)(R.n) / R^5] / (4 pi), for q = e_x, e_y, e_z
-    r_n = np.einsum("tki,ti->tk", diff, normal)
-    flux = (normal[:, None, :] / dist[..., None] ** 3
-            - 3 * diff * (r_n / dist ** 5)[..., None]) / (4 * np.pi)      # (t, k, 3)
-    by_corner = np.einsum("tk,tkq,ka->taq", weights, flux, galerkin.QUADRATURE_POINTS)
-    if near.any():
-        step = 1e-5 * max(np.linalg.norm(centroids[near] - r0, axis=1).min(), 1e-6)
-        for axis in range(3):
-            shift = np.zeros(3)
-            shift[axis] = step
-            plus = linear_double_layer_integrals((r0 + shift)[None], corners[near])[0]
-            minus = linear_double_layer_integrals((r0 - shift)[None], corners[near])[0]
-            by_corner[near, :, axis] = (plus - minus) / (2 * step) / (4 * np.pi)
-    vertex_flux = np.stack([np.bincount(tris.ravel(), by_corner[:, :, axis].ravel(),
-                                        minlength=len(rr)) for axis in range(3)], axis=1)
-    potential = potential_integral_gradients(r0[None], corners)[0] / (4 * np.pi * sigma)
-    return vertex_flux, potential
+
+    def __init__(self, surface, sigma: float):
+        rr, self.tris = surface
+        self.nvert, self.sigma = len(rr), sigma
+        self.corners = rr[self.tris]
+        self.centroids, self.size = galerkin.triangle_extents(self.corners)
+        self.points, self.weights = galerkin.quadrature(rr, self.tris)   # (t, k, 3), (t, k)
+        self.normal, _ = triangle_normals(rr, self.tris)
+
+    def __call__(self, r0) -> tuple[np.ndarray, np.ndarray]:
+        r0 = np.asarray(r0, np.float64)
+        tris, corners, normal = self.tris, self.corners, self.normal
+        distance = np.linalg.norm(self.centroids - r0, axis=1)
+        near = distance < NEAR_SOURCE * self.size
+        diff = self.points - r0
+        dist = np.linalg.norm(diff, axis=2)
+        # sigma grad v . n = [q.n / R^3 - 3 (q.R)(R.n) / R^5] / (4 pi), q = e_x, e_y, e_z
+        r_n = np.einsum("tki,ti->tk", diff, normal)
+        flux = (normal[:, None, :] / dist[..., None] ** 3
+                - 3 * diff * (r_n / dist ** 5)[..., None]) / (4 * np.pi)   # (t, k, 3)
+        by_corner = np.einsum("tk,tkq,ka->taq", self.weights, flux,
+                              galerkin.QUADRATURE_POINTS)
+        if near.any():
+            step = 1e-5 * max(distance[near].min(), 1e-6)
+            for axis in range(3):
+                shift = np.zeros(3)
+                shift[axis] = step
+                plus = linear_double_layer_integrals((r0 + shift)[None], corners[near])[0]
+                minus = linear_double_layer_integrals((r0 - shift)[None], corners[near])[0]
+                by_corner[near, :, axis] = (plus - minus) / (2 * step) / (4 * np.pi)
+        vertex_flux = np.stack([np.bincount(tris.ravel(), by_corner[:, :, axis].ravel(),
+                                            minlength=self.nvert) for axis in range(3)],
+                               axis=1)
+        potential = (potential_integral_gradients(r0[None], corners)[0]
+                     / (4 * np.pi * self.sigma))
+        return vertex_flux, potential
 
 
 def dipole_right_hand_side(system: SymmetricSystem, r0, q) -> np.ndarray:
     """Right-hand side for a dipole ``q`` (A m) at ``r0`` (m) inside the innermost surface.
 
-    Only the rows of S_1 get terms (:func:`source_terms`): minus the flux
+    Only the rows of S_1 get terms (:class:`SourceTerms`): minus the flux
     integrals on the potential rows, the potential integrals on the current
     rows (this module's sign; OpenMEEG's are the opposite, as its matrix).
     """
     q = np.asarray(q, np.float64)
-    flux, potential = source_terms(system.surfaces[0], system.sigmas[0], r0)
+    flux, potential = SourceTerms(system.surfaces[0], system.sigmas[0])(r0)
     rhs = np.zeros(len(system.matrix))
     rhs[system.potential_slices[0]] = -flux @ q
     if system.current_slices:

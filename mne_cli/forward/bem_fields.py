@@ -116,9 +116,10 @@ def eeg_coefficients(solution: BemSolution, sensors: SensorSet, source: str) -> 
     :func:`transfer_matrix` turns them into T, with V = T @ v0.
 
     Each electrode point is assigned the scalp (first surface) triangle
-    nearest to it. Linear collocation interpolates the node potentials
-    linearly on that triangle's plane, at the foot of the point (the
-    coordinates are not clamped to the triangle, as in MNE-C and
+    nearest to it. Linear collocation (and the symmetric BEM, whose scalp
+    potentials start at ``solution.scalp_column``) interpolates the node
+    potentials linearly on that triangle's plane, at the foot of the point
+    (the coordinates are not clamped to the triangle, as in MNE-C and
     MNE-Python); constant collocation takes the triangle's value.
     """
     if len(solution.surfaces) < 3:
@@ -132,7 +133,7 @@ def eeg_coefficients(solution: BemSolution, sensors: SensorSet, source: str) -> 
         np.add.at(interp, (sensors.channel, tri), sensors.weights)
     else:
         for corner in range(3):
-            np.add.at(interp, (sensors.channel, scalp.tris[tri, corner]),
+            np.add.at(interp, (sensors.channel, solution.scalp_column + scalp.tris[tri, corner]),
                       sensors.weights * bary[:, corner])
     return interp
 

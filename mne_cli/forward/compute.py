@@ -382,9 +382,10 @@ def _symmetric_evaluator(inputs: ForwardInputs, sensors: dict[str, SensorSet],
     frame_to_mri = mri_to_frame.inverse()
     rows, sizes = _channel_rows(
         sensors, frame_to_mri, lambda meg: symmetric_fields.meg_rows(solution, meg),
-        lambda eeg: symmetric_fields.eeg_rows(solution, eeg, inputs.bem_file))
+        lambda eeg: bem_fields.eeg_coefficients(solution, eeg, inputs.bem_file))
     transfer = symmetric_fields.transfer(rows, solution)
     rotation = frame_to_mri.matrix[:3, :3]
+    terms = symmetric_fields.brain_source_terms(solution)
 
     def evaluate(rr: np.ndarray, progress: Progress) -> Gains:
         whole = np.empty((len(transfer), 3 * len(rr)))
@@ -392,7 +393,7 @@ def _symmetric_evaluator(inputs: ForwardInputs, sensors: dict[str, SensorSet],
         for start in range(0, len(rr), 64):
             stop = min(start + 64, len(rr))
             whole[:, 3 * start:3 * stop] = symmetric_fields.gains(
-                in_mri[start:stop], transfer, solution, rotation)
+                in_mri[start:stop], transfer, solution, rotation, terms)
             progress.advance(stop - start)
         result = _by_modality(whole, sizes)
         if "meg" in result:

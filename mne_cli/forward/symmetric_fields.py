@@ -6,12 +6,13 @@ the normal currents on the triangles of every surface but the outermost
 (docs/design/symmetric-bem.md). For a dipole in the brain the right-hand
 side b lives on the inner skull only: its P1 rows hold the flux integrals
 int phi sigma dv/dn and its P0 rows minus the potential integrals
-(:func:`mne_cli.bem.symmetric.source_terms`). Every channel is a fixed
+(:class:`mne_cli.bem.symmetric.SourceTerms`). Every channel is a fixed
 linear functional of the potentials, c.x, so one transfer matrix
 T = C H^-1 (channels x unknowns) serves all sources: gain = T b.
 
 * EEG: the scalp potentials interpolated linearly on the triangle nearest
-  to each electrode (as for linear collocation).
+  to each electrode (:func:`mne_cli.forward.bem_fields.eeg_coefficients`, as
+  for linear collocation).
 * MEG: the secondary field of the surface potentials (Geselowitz),
   B.o = mu0/4pi sum_k (sigma_in - sigma_out)_k o . int_Sk V (n x grad)/|x - y|
   summed over P1 functions: (n x grad phi_v) is each triangle's surface
@@ -25,9 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..bem import galerkin
-from ..bem.symmetric import source_terms
-from ..errors import InputError
-from ..geometry.surface import nearest_surface_points, plane_coordinates
+from ..bem.symmetric import SourceTerms
 from ..geometry.triangle_integrals import potential_integrals
 from ..objects import BemSolution
 from .sensors import SensorSet
@@ -65,22 +64,6 @@ def inverse_head_matrix(solution: BemSolution) -> np.ndarray:
     return inverse
 
 
-def eeg_rows(solution: BemSolution, sensors: SensorSet, source: str) -> np.ndarray:
-    """(nchan, N): electrode potentials from the scalp potentials (MRI-frame sensors)."""
-    if len(solution.surfaces) < 3:
-        raise InputError(f"Cannot use a homogeneous model in EEG calculations ({source} has "
-                         "one surface); use a three-layer BEM.")
-    scalp = solution.surfaces[0]
-    offset = layout(solution)[0][-1].start
-    tri, _, _ = nearest_surface_points(sensors.points, scalp.rr, scalp.tris)
-    bary = plane_coordinates(sensors.points, scalp.rr[scalp.tris[tri]])
-    rows = np.zeros((sensors.nchan, solution.size))
-    for corner in range(3):
-        np.add.at(rows, (sensors.channel, offset + scalp.tris[tri, corner]),
-                  sensors.weights * bary[:, corner])
-    return rows
-
-
 def meg_rows(solution: BemSolution, sensors: SensorSet) -> np.ndarray:
     """(nchan, N): secondary field of the surface potentials at the MEG channels (T per V)."""
     inner_first = solution.surfaces[::-1]
@@ -106,8 +89,7 @@ def _potential_integrals(points: np.ndarray, rr: np.ndarray, tris: np.ndarray) -
         values[start:start + step] = np.einsum("tq,ktq->kt", weights,
                                                1 / np.linalg.norm(diff, axis=-1))
     corners = rr[tris]
-    centroids = corners.mean(axis=1)
-    size = np.linalg.norm(corners - centroids[:, None], axis=2).max(axis=1)
+    centroids, size = galerkin.triangle_extents(corners)
     near_k, near_t = np.nonzero(np.linalg.norm(points[:, None] - centroids[None], axis=2)
                                 < _NEAR_SIZES * size[None])
     if len(near_k):
@@ -122,22 +104,30 @@ def transfer(rows: np.ndarray, solution: BemSolution) -> np.ndarray:
 
 
 def gains(sources: np.ndarray, transfer_matrix: np.ndarray, solution: BemSolution,
-          rotation: np.ndarray) -> np.ndarray:
+          rotation: np.ndarray, terms: SourceTerms | None = None) -> np.ndarray:
     """(nchan, 3 nsrc): channel values of unit dipoles at ``sources`` (MRI frame, m).
 
     ``rotation`` (3, 3) turns the moments' frame into MRI axes (the columns
-    are the x, y, z moments of the computation frame).
+    are the x, y, z moments of the computation frame). ``terms``: the
+    brain's :class:`SourceTerms` (:func:`brain_source_terms`), made once
+    for many calls.
     """
-    brain = solution.surfaces[-1]
+    terms = terms or brain_source_terms(solution)
     potential, current = layout(solution)
     on_flux = transfer_matrix[:, potential[0]]
     on_current = transfer_matrix[:, current[0]] if current else None
     result = np.empty((len(transfer_matrix), 3 * len(sources)))
     for i, r0 in enumerate(sources):
-        flux, pot = source_terms((brain.rr, brain.tris), brain.sigma, r0)
+        flux, pot = terms(r0)
         # OpenMEEG's right-hand side: +flux on the potential rows, -potential on the currents.
         values = on_flux @ flux
         if on_current is not None:
             values -= on_current @ pot
         result[:, 3 * i:3 * i + 3] = values @ rotation
     return result
+
+
+def brain_source_terms(solution: BemSolution) -> SourceTerms:
+    """The source integrals on the inner skull (the innermost, last surface)."""
+    brain = solution.surfaces[-1]
+    return SourceTerms((brain.rr, brain.tris), brain.sigma)
