@@ -245,13 +245,8 @@ def _solution_by_solves(surfaces: list[BemSurface], method: str, source: str,
     factored = factor_bem_system(surfaces, method, source, progress)
     n = factored.size
     solution = np.empty((n, n), np.float32)
-    logger.info("    Solving for the %d x %d solution by blocks of %d rows...", n, n,
-                _SOLUTION_BLOCK_ROWS)
-    for start in range(0, n, _SOLUTION_BLOCK_ROWS):
-        rows = np.arange(start, min(start + _SOLUTION_BLOCK_ROWS, n))
-        identity = np.zeros((len(rows), n))
-        identity[np.arange(len(rows)), rows] = 1.0
-        solution[rows] = factored.factors.left_multiply(identity)
+    for rows, block in _inverse_row_blocks(factored.factors.left_multiply, n):
+        solution[rows] = block
     logger.info("Solution ready.")
     return BemSolution(factored.surfaces, factored.approx, solution, Frame.MRI)
 
@@ -280,20 +275,26 @@ def _symmetric_solution(surfaces: list[BemSurface], source: str,
     packed = np.empty(n * (n + 1) // 2, np.float32)
     if n <= blocked_lu.ONE_CALL_LIMIT:
         _LapackTimer().run(matrix, source, "Inverting the head matrix", 2.0, _invert_in_place)
-        for j in range(n):
-            packed[j * (j + 1) // 2:(j + 1) * (j + 2) // 2] = matrix[j, :j + 1]
+        blocks = [(np.arange(n), matrix)]
     else:
         factors = _LapackTimer().run(matrix, source, "Factoring the head matrix", 2 / 3,
                                      _factor_in_place)
-        for start in range(0, n, _SOLUTION_BLOCK_ROWS):
-            rows = np.arange(start, min(start + _SOLUTION_BLOCK_ROWS, n))
-            identity = np.zeros((len(rows), n))
-            identity[np.arange(len(rows)), rows] = 1.0
-            block = _solve_transposed(factors, identity)
-            for k, j in enumerate(rows):
-                packed[j * (j + 1) // 2:(j + 1) * (j + 2) // 2] = block[k, :j + 1]
+        blocks = _inverse_row_blocks(lambda rows: _solve_transposed(factors, rows), n)
+    for rows, block in blocks:
+        symmetric.pack_rows(packed, rows, block)
     logger.info("Solution ready.")
     return BemSolution(model, BemApprox.LINEAR, packed, Frame.MRI, solver="openmeeg")
+
+
+def _inverse_row_blocks(left_multiply, n: int):
+    """(rows, M^-1[rows]) by blocks of rows: ``left_multiply`` of rows of the identity."""
+    logger.info("    Solving for the %d x %d inverse by blocks of %d rows...", n, n,
+                _SOLUTION_BLOCK_ROWS)
+    for start in range(0, n, _SOLUTION_BLOCK_ROWS):
+        rows = np.arange(start, min(start + _SOLUTION_BLOCK_ROWS, n))
+        identity = np.zeros((len(rows), n))
+        identity[np.arange(len(rows)), rows] = 1.0
+        yield rows, left_multiply(identity)
 
 
 def factor_bem_system(surfaces: list[BemSurface], method: str = "linear",

@@ -120,6 +120,27 @@ def assemble(surfaces, sigmas) -> SymmetricSystem:
     return SymmetricSystem(list(surfaces), sigma[:-1], matrix, potential, current)
 
 
+def pack_rows(packed: np.ndarray, rows: np.ndarray, block: np.ndarray) -> None:
+    """Store rows of a symmetric matrix in OpenMEEG's packed form, in place.
+
+    Entry (i, j), i <= j, lives at i + j (j + 1) / 2: the upper triangle by
+    columns, which is the lower triangle by rows, so row j contributes its
+    first j + 1 entries. ``block`` holds the full rows ``rows``.
+    """
+    for k, j in enumerate(rows):
+        packed[j * (j + 1) // 2:(j + 1) * (j + 2) // 2] = block[k, :j + 1]
+
+
+def unpack(packed: np.ndarray, n: int) -> np.ndarray:
+    """The full (n, n) float64 symmetric matrix of :func:`pack_rows`' form."""
+    full = np.empty((n, n))
+    for j in range(n):
+        row = packed[j * (j + 1) // 2:(j + 1) * (j + 2) // 2]
+        full[j, :j + 1] = row
+        full[:j, j] = row[:-1]
+    return full
+
+
 #: Triangles nearer to a dipole than this many times their size get exact
 #: (closed-form) source integrals instead of the degree-5 rule.
 NEAR_SOURCE = 4.0

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..bem import galerkin
-from ..bem.symmetric import SourceTerms
+from ..bem.symmetric import SourceTerms, unpack
 from ..geometry.triangle_integrals import potential_integrals
 from ..objects import BemSolution
 from .sensors import SensorSet
@@ -50,18 +50,6 @@ def layout(solution: BemSolution) -> tuple[list[slice], list[slice]]:
         current.append(slice(start, start + len(surface.tris)))
         start += len(surface.tris)
     return potential, current
-
-
-def inverse_head_matrix(solution: BemSolution) -> np.ndarray:
-    """H^-1 (N, N), float64, from the packed upper triangle (i, j) at i + j (j + 1) / 2."""
-    n = solution.size
-    packed = np.asarray(solution.solution)
-    inverse = np.empty((n, n))
-    for j in range(n):
-        column = packed[j * (j + 1) // 2:(j + 1) * (j + 2) // 2]
-        inverse[j, :j + 1] = column
-        inverse[:j, j] = column[:-1]
-    return inverse
 
 
 def meg_rows(solution: BemSolution, sensors: SensorSet) -> np.ndarray:
@@ -99,8 +87,8 @@ def _potential_integrals(points: np.ndarray, rr: np.ndarray, tris: np.ndarray) -
 
 
 def transfer(rows: np.ndarray, solution: BemSolution) -> np.ndarray:
-    """T = rows H^-1, shape (nchan, N)."""
-    return rows @ inverse_head_matrix(solution)
+    """T = rows H^-1, shape (nchan, N), H^-1 unpacked from the solution."""
+    return rows @ unpack(np.asarray(solution.solution), solution.size)
 
 
 def gains(sources: np.ndarray, transfer_matrix: np.ndarray, solution: BemSolution,
