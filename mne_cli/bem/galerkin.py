@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.sparse
 
+from ..geometry.surface import triangle_normals
 from ..geometry.triangle_integrals import (
     linear_double_layer_integrals,
     potential_integrals,
@@ -52,10 +53,8 @@ _CHUNK_PAIRS = 2_000_000
 
 def quadrature(rr: np.ndarray, tris: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Quadrature points (T, q, 3) and weights (T, q) (area included) of every triangle."""
-    corners = rr[tris]
-    area = 0.5 * np.linalg.norm(np.cross(corners[:, 1] - corners[:, 0],
-                                         corners[:, 2] - corners[:, 0]), axis=1)
-    points = np.einsum("qa,tai->tqi", QUADRATURE_POINTS, corners)
+    _, area = triangle_normals(rr, tris)
+    points = np.einsum("qa,tai->tqi", QUADRATURE_POINTS, rr[tris])
     return points, area[:, None] * QUADRATURE_WEIGHTS[None, :]
 
 
@@ -161,9 +160,7 @@ class _Layout:
         self.test_points, self.test_weights = quadrature(*test)
         self.trial_points, self.trial_weights = quadrature(*trial)
         self.trial_corners = trial[0][trial[1]]
-        normal = np.cross(self.trial_corners[:, 1] - self.trial_corners[:, 0],
-                          self.trial_corners[:, 2] - self.trial_corners[:, 0])
-        self.trial_normals = normal / np.linalg.norm(normal, axis=1, keepdims=True)
+        self.trial_normals, _ = triangle_normals(*trial)
         self._trial_flat = self.trial_points.reshape(-1, 3)
         self._trial_sq = np.einsum("ki,ki->k", self._trial_flat, self._trial_flat)
         self._test_centroids, self._test_size = triangle_extents(test[0][test[1]])
@@ -206,9 +203,8 @@ class _Layout:
 def surface_curls(rr: np.ndarray, tris: np.ndarray) -> list[scipy.sparse.csr_matrix]:
     """Components k = x, y, z of n_t x grad(phi_a) on triangle t: three (T, V) matrices (1/m)."""
     corners = rr[tris]
-    normal = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    double_area = np.linalg.norm(normal, axis=1)
-    normal /= double_area[:, None]
+    normal, area = triangle_normals(rr, tris)
+    double_area = 2 * area
     rows = np.repeat(np.arange(len(tris)), 3)
     curls = np.empty((len(tris), 3, 3))                 # (t, corner a, component)
     for a in range(3):
