@@ -65,23 +65,28 @@ def _errors(operators):
 
 def test_exact_identities_on_a_closed_mesh(fine):
     """With exact inner integrals for every pair, D 1 = -A_i / 2 to rounding (1e-13); with
-    the degree-5 rule for far pairs, to 1e-6. N 1 = 0 to rounding either way."""
+    the rules for far pairs, to 1e-5 (measured 4.4e-6 on ico-2). N 1 = 0 to rounding either
+    way."""
     (rr, tris), _, double, hyper = fine
     exact = galerkin.double_layer((rr, tris), (rr, tris), near=np.inf)
     np.testing.assert_allclose(exact.sum(axis=1), -_areas(rr, tris) / 2, rtol=1e-13)
-    np.testing.assert_allclose(double.sum(axis=1), -_areas(rr, tris) / 2, rtol=1e-6)
+    np.testing.assert_allclose(double.sum(axis=1), -_areas(rr, tris) / 2, rtol=1e-5)
     assert np.abs(hyper.sum(axis=1)).max() <= 1e-13 * np.abs(hyper).max()
 
 
-@pytest.mark.parametrize("operator", ["single_layer", "double_layer"])
+@pytest.mark.parametrize(("operator", "tolerance"), [("single_layer", 1e-5),
+                                                     ("double_layer", 1e-4)])
 @pytest.mark.parametrize("radii", [(0.08, 0.08), (0.08, 0.09), (0.09, 0.08)])
-def test_far_pairs_by_quadrature_match_exact_integrals(operator, radii):
-    """Beyond NEAR_SIZES the degree-5 rule on both triangles stays within 1e-5 of the
-    largest entry of the all-exact matrix (measured 4e-8 ... 2e-6 on ico-2)."""
+def test_far_pairs_by_quadrature_match_exact_integrals(operator, tolerance, radii):
+    """Beyond NEAR_SIZES the quadrature rules (degree 5 on both triangles to MID_SIZES,
+    degree 2 beyond) stay near the all-exact matrix: measured on ico-2, at most 7.3e-6 of
+    its largest entry for S and 4.8e-5 for D (on one surface, where D's largest entry is
+    small: 8e-6 between two). The solutions these rules give are checked against the
+    all-exact ones in tests/test_symmetric_bem.py."""
     test, trial = _sphere(2, radii[0]), _sphere(2, radii[1])
     function = getattr(galerkin, operator)
     fast, exact = function(test, trial), function(test, trial, near=np.inf)
-    assert np.abs(fast - exact).max() <= 1e-5 * np.abs(exact).max()
+    assert np.abs(fast - exact).max() <= tolerance * np.abs(exact).max()
 
 
 def test_sphere_eigenvalues_are_approached(coarse, fine):
@@ -107,7 +112,8 @@ def test_between_two_surfaces():
     outside it, nearly that of its total charge at the centre, Q / (4 pi |x|) (within
     0.5 %: the icosahedral shell's first multipole past the monopole is of degree 6);
     the double layer of the inner constant, seen from outside, is 0 (exactly with exact
-    inner integrals; 1e-6 with the rule on far pairs), from inside -1."""
+    inner integrals; 1e-6 with the rules on far pairs), from inside -1 (1e-5 with the
+    rules: measured 4e-6)."""
     inner, outer = _sphere(2, 0.08), _sphere(2, 0.09)
     single = galerkin.single_layer(outer, inner)
     double = galerkin.double_layer(outer, inner)
@@ -119,7 +125,7 @@ def test_between_two_surfaces():
     assert np.abs(double.sum(axis=1)).max() <= 1e-6 * area_outer.max()
     # And from inside: the double layer of the outer constant is -1 (full solid angle).
     inside = galerkin.double_layer(inner, outer)
-    np.testing.assert_allclose(inside.sum(axis=1), -_areas(*inner), rtol=1e-6)
+    np.testing.assert_allclose(inside.sum(axis=1), -_areas(*inner), rtol=1e-5)
 
 
 def test_the_same_for_any_thread_count():

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import partial
 
@@ -36,7 +35,7 @@ from ..geometry.surface import (
     incident_triangle_counts,
     triangle_normals,
 )
-from ..parallel import workers
+from ..parallel import thread_map
 from ..progress import SILENT, Progress
 from .model import surface_label
 
@@ -231,17 +230,8 @@ def _chunks(nrows: int, ncols: int):
 
 
 def _run(tasks, progress: Progress) -> None:
-    """Run the chunk tasks on the worker threads (:func:`mne_cli.parallel.workers`)."""
-    count = workers(len(tasks))
-    if count <= 1:
-        for task in tasks:
-            task()
-            progress.advance()
-        return
-    with ThreadPoolExecutor(count) as pool:
-        for future in as_completed([pool.submit(task) for task in tasks]):
-            future.result()
-            progress.advance()
+    """Run the chunk tasks on the worker threads (:func:`mne_cli.parallel.thread_map`)."""
+    thread_map(lambda task: task(), tasks, progress.advance)
 
 
 def _origin(surfaces) -> np.ndarray:

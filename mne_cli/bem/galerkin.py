@@ -15,28 +15,29 @@ the spherical harmonics of degree l by a/(2l+1), -1/(2(2l+1)) (the principal
 value of D) and -l(l+1)/(a(2l+1)); the tests check these (Kybic et al.
 2005, IEEE TMI 24:12, section II).
 
-The outer integral is a 7-point degree-5 rule (Dunavant 1985) on each
-test triangle. The inner integrals are the closed forms of
-:mod:`mne_cli.geometry.triangle_integrals` for triangle pairs closer than
-:data:`NEAR_SIZES` sizes, and the same rule for the others, where the kernel
-at all point pairs is one matrix product (|x|^2 + |y|^2 - 2 x.y). Rows of
-test triangles are computed in chunks on the worker threads
-(:func:`mne_cli.parallel.workers`).
+Quadrature by distance, in triangle sizes (the larger centroid-to-corner
+distance of the pair): closer than :data:`NEAR_SIZES`, the closed forms of
+:mod:`mne_cli.geometry.triangle_integrals` inside and a 7-point degree-5
+rule (Dunavant 1985) outside; closer than :data:`MID_SIZES`, the degree-5
+rule on both triangles; farther, the 3-point degree-2 rule on both (Strang
+and Fix 1973), whose kernel at all point pairs is one matrix product
+(|x|^2 + |y|^2 - 2 x.y). Rows of test triangles are computed in chunks on
+the worker threads (:func:`mne_cli.parallel.thread_map`).
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import scipy.sparse
+from scipy.spatial import cKDTree
 
 from ..geometry.surface import triangle_normals
 from ..geometry.triangle_integrals import (
     linear_double_layer_integrals,
+    potential_and_double_layer_integrals,
     potential_integrals,
 )
-from ..parallel import workers
+from ..parallel import thread_map
 
 FOUR_PI = 4 * np.pi
 
@@ -46,16 +47,31 @@ _C, _D = 0.797426985353087, 0.101286507323456
 QUADRATURE_POINTS = np.array([[1 / 3] * 3, [_A, _B, _B], [_B, _A, _B], [_B, _B, _A],
                               [_C, _D, _D], [_D, _C, _D], [_D, _D, _C]])
 QUADRATURE_WEIGHTS = np.array([0.225, *[0.132394152788506] * 3, *[0.125939180544827] * 3])
+# The interior 3-point degree-2 rule, for far pairs.
+FAR_POINTS = np.array([[2 / 3, 1 / 6, 1 / 6], [1 / 6, 2 / 3, 1 / 6], [1 / 6, 1 / 6, 2 / 3]])
+FAR_WEIGHTS = np.full(3, 1 / 3)
 
-#: Quadrature-point pairs per chunk of test triangles (a few doubles each).
-_CHUNK_PAIRS = 2_000_000
+#: Triangle pairs closer than this many sizes get exact inner integrals.
+NEAR_SIZES = 4.0
+#: Pairs closer than this many sizes (and not near) get the degree-5 rule on
+#: both triangles, the farther ones the degree-2 rule. Against all-exact
+#: matrices the entries then differ by at most ... of the largest
+#: (tests/test_galerkin.py).
+MID_SIZES = 6.0
+
+#: Far-rule point pairs per chunk of test triangles (a few doubles each).
+_CHUNK_PAIRS = 1_000_000
 
 
-def quadrature(rr: np.ndarray, tris: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Quadrature points (T, q, 3) and weights (T, q) (area included) of every triangle."""
+def quadrature(rr: np.ndarray, tris: np.ndarray, points: np.ndarray = QUADRATURE_POINTS,
+               weights: np.ndarray = QUADRATURE_WEIGHTS) -> tuple[np.ndarray, np.ndarray]:
+    """Quadrature points (T, q, 3) and weights (T, q) (area included) of every triangle.
+
+    ``points`` (q, 3) barycentric and ``weights`` (q,) summing to 1: a rule
+    on the reference triangle, by default the degree-5 one.
+    """
     _, area = triangle_normals(rr, tris)
-    points = np.einsum("qa,tai->tqi", QUADRATURE_POINTS, rr[tris])
-    return points, area[:, None] * QUADRATURE_WEIGHTS[None, :]
+    return np.einsum("qa,tai->tqi", points, rr[tris]), area[:, None] * weights[None, :]
 
 
 def triangle_extents(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -71,28 +87,9 @@ def single_layer(test, trial, near: float | None = None) -> np.ndarray:
     Each surface is a pair (rr (n, 3) in m, tris (t, 3)); the entries are in
     m^3 (area x area / distance / 4 pi). Triangle pairs closer than ``near``
     sizes (default :data:`NEAR_SIZES`; ``inf``: all pairs) get the exact
-    inner integral, the others the degree-5 rule on both triangles.
+    inner integral; the others the rules of the module docstring.
     """
-    layout = _Layout(test, trial, near)
-
-    def rows(block: slice) -> np.ndarray:
-        x = layout.test_points[block].reshape(-1, 3)
-        count, nq = block.stop - block.start, QUADRATURE_WEIGHTS.size
-        kernel = 1 / layout.distances(x)                                  # (c q, T_B q)
-        kernel = np.einsum("iq,iqk->ik", layout.test_weights[block],
-                           kernel.reshape(count, nq, -1)).reshape(count, -1, nq)
-        values = np.einsum("ijr,jr->ij", kernel, layout.trial_weights)
-        pairs_i, pairs_j = layout.near_pairs(block)
-        if len(pairs_i):
-            points = layout.test_points[block][pairs_i]                    # (P, q, 3)
-            exact = potential_integrals(points.reshape(-1, 3),
-                                        np.repeat(layout.trial_corners[pairs_j],
-                                                  points.shape[1], axis=0), paired=True)
-            values[pairs_i, pairs_j] = np.einsum(
-                "pq,pq->p", layout.test_weights[block][pairs_i], exact.reshape(points.shape[:2]))
-        return values / FOUR_PI
-
-    return layout.run(rows)
+    return layers(test, trial, near, double=False)[0]
 
 
 def double_layer(test, trial, near: float | None = None) -> np.ndarray:
@@ -103,54 +100,97 @@ def double_layer(test, trial, near: float | None = None) -> np.ndarray:
     layer belongs to the formulation, not to this matrix. ``near`` as in
     :func:`single_layer`.
     """
+    return layers(test, trial, near, single=False)[1]
+
+
+def layers(test, trial, near: float | None = None, single: bool = True,
+           double: bool = True) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(:func:`single_layer`, :func:`double_layer`) of two surfaces in one pass.
+
+    The two share the quadrature, the distances and the exact integrals'
+    edge terms; either may be skipped (None is returned in its place).
+    """
     layout = _Layout(test, trial, near)
     rr, tris = trial
-    # Corner a of triangle j -> vertex tris[j, a], applied chunk by chunk (the
-    # per-corner table of all rows would be 3 T_B / V_B = 6 times the result).
-    gather = scipy.sparse.csr_matrix(
-        (np.ones(tris.size), (np.arange(tris.size), tris.ravel())), shape=(tris.size, len(rr)))
-    normals = np.repeat(layout.trial_normals, QUADRATURE_WEIGHTS.size, axis=0)  # (T_B q, 3)
-    y = layout.trial_points.reshape(-1, 3)
-    offset = np.einsum("ki,ki->k", y, normals)
-    # Trial weights times the P1 basis values at the trial quadrature points.
-    basis = layout.trial_weights[:, :, None] * QUADRATURE_POINTS[None, :, :]  # (T_B, q, 3)
+    normals = layout.trial_normals
+    if double:
+        # Corner a of triangle j -> vertex tris[j, a], applied chunk by chunk
+        # (the per-corner table of all rows would be 3 T_B / V_B = 6 times the result).
+        gather = scipy.sparse.csr_matrix(
+            (np.ones(tris.size), (np.arange(tris.size), tris.ravel())),
+            shape=(tris.size, len(rr)))
+        far_normals = np.repeat(normals, FAR_WEIGHTS.size, axis=0)           # (T_B r, 3)
+        offset = np.einsum("ki,ki->k", layout.trial_far_points.reshape(-1, 3), far_normals)
+        # Trial weights times the P1 basis values at the trial points, per rule.
+        far_basis = layout.trial_far_weights[:, :, None] * FAR_POINTS[None]  # (T_B, r, 3)
+        basis = layout.trial_weights[:, :, None] * QUADRATURE_POINTS[None]   # (T_B, r, 3)
 
-    def rows(block: slice) -> np.ndarray:
-        x = layout.test_points[block].reshape(-1, 3)
-        count, nq = block.stop - block.start, QUADRATURE_WEIGHTS.size
-        dist = layout.distances(x)
-        kernel = x @ normals.T                                          # n_y.(x - y)/R^3
-        kernel -= offset[None, :]
-        kernel /= dist * dist * dist
-        # Test weights first (over q), then the trial basis (over r), per corner a.
-        kernel = np.einsum("iq,iqk->ik", layout.test_weights[block],
-                           kernel.reshape(count, nq, -1)).reshape(count, len(tris), nq)
-        values = np.stack([np.einsum("ijr,jr->ij", kernel, basis[:, :, a]) for a in range(3)],
-                          axis=-1)
-        pairs_i, pairs_j = layout.near_pairs(block)
+    def rows(block: slice) -> tuple[np.ndarray | None, np.ndarray | None]:
+        count = block.stop - block.start
+        inverse = layout.far_distances(block)
+        np.reciprocal(inverse, out=inverse)                               # 1/R (c q, T_B r)
+        values_s = values_d = None
+        if single:
+            values_s = np.einsum("ijr,jr->ij", layout.reduce_test(inverse, block),
+                                 layout.trial_far_weights)
+        if double:                                      # n_y.(x - y)/R^3
+            kernel = layout.test_far_points[block].reshape(-1, 3) @ far_normals.T
+            kernel -= offset[None, :]
+            kernel *= inverse
+            inverse *= inverse
+            kernel *= inverse
+            values_d = np.einsum("ijr,jra->ija", layout.reduce_test(kernel, block), far_basis)
+            del kernel
+        del inverse
+        pairs_i, pairs_j = layout.pairs(block, "mid")
         if len(pairs_i):
-            points = layout.test_points[block][pairs_i]
-            exact = linear_double_layer_integrals(
-                points.reshape(-1, 3), np.repeat(layout.trial_corners[pairs_j],
-                                                 points.shape[1], axis=0), paired=True)
-            values[pairs_i, pairs_j] = np.einsum(
-                "pq,pqa->pa", layout.test_weights[block][pairs_i],
-                exact.reshape(*points.shape[:2], 3))
-        return (gather.T @ values.reshape(count, -1).T).T / FOUR_PI
+            x, wx = layout.test_points[block][pairs_i], layout.test_weights[block][pairs_i]
+            y = layout.trial_points[pairs_j]                                 # (P, r, 3)
+            # 1/R for the q x r point pairs of each triangle pair, by products.
+            inverse = x @ y.transpose(0, 2, 1)
+            inverse *= -2.0
+            inverse += np.einsum("pqi,pqi->pq", x, x)[:, :, None]
+            inverse += np.einsum("pri,pri->pr", y, y)[:, None, :]
+            np.sqrt(inverse, out=inverse)
+            np.reciprocal(inverse, out=inverse)                              # (P, q, r)
+            if single:
+                values_s[pairs_i, pairs_j] = np.einsum("pq,pqr,pr->p", wx, inverse,
+                                                       layout.trial_weights[pairs_j])
+            if double:
+                normal = normals[pairs_j][:, :, None]                          # (P, 3, 1)
+                kernel = (x @ normal) - (y @ normal).transpose(0, 2, 1)     # (P, q, r)
+                kernel *= inverse * inverse * inverse
+                values_d[pairs_i, pairs_j] = np.einsum("pq,pqr,pra->pa", wx, kernel,
+                                                       basis[pairs_j])
+        pairs_i, pairs_j = layout.pairs(block, "near")
+        if len(pairs_i):
+            points = layout.test_points[block][pairs_i]                        # (P, q, 3)
+            corners = layout.trial_corners[pairs_j][:, None]                   # (P, 1, 3, 3)
+            weights = layout.test_weights[block][pairs_i]
+            if single and double:
+                exact_s, exact_d = potential_and_double_layer_integrals(points, corners,
+                                                                        paired=True)
+            elif single:
+                exact_s = potential_integrals(points, corners, paired=True)
+            else:
+                exact_d = linear_double_layer_integrals(points, corners, paired=True)
+            if single:
+                values_s[pairs_i, pairs_j] = np.einsum("pq,pq->p", weights, exact_s)
+            if double:
+                values_d[pairs_i, pairs_j] = np.einsum("pq,pqa->pa", weights, exact_d)
+        if single:
+            values_s /= FOUR_PI
+        if double:
+            values_d = (gather.T @ values_d.reshape(count, -1).T).T / FOUR_PI
+        return values_s, values_d
 
-    return layout.run(rows)
-
-
-#: Triangle pairs whose centroids are closer than this many triangle sizes
-#: (the larger centroid-to-corner distance of the two) get exact inner
-#: integrals; farther, the degree-5 rule on both triangles: the matrices then
-#: differ from all-exact ones by less than 1e-5 of their largest entry
-#: (tests/test_galerkin.py).
-NEAR_SIZES = 4.0
+    parts = layout.run(rows)
+    return tuple(np.concatenate(part) if part[0] is not None else None
+                 for part in zip(*parts))
 
 
 class _Layout:
-    """Quadrature points of both surfaces, near pairs, and the chunked row loop."""
+    """Quadrature points of both surfaces, the near and mid pairs, and the chunked row loop."""
 
     def __init__(self, test, trial, near: float | None):
         near = NEAR_SIZES if near is None else near
@@ -159,45 +199,74 @@ class _Layout:
         trial = (trial[0] - centre, trial[1])
         self.test_points, self.test_weights = quadrature(*test)
         self.trial_points, self.trial_weights = quadrature(*trial)
+        self.test_far_points, self.test_far_weights = quadrature(*test, FAR_POINTS, FAR_WEIGHTS)
+        self.trial_far_points, self.trial_far_weights = quadrature(*trial, FAR_POINTS,
+                                                                   FAR_WEIGHTS)
         self.trial_corners = trial[0][trial[1]]
         self.trial_normals, _ = triangle_normals(*trial)
-        self._trial_flat = self.trial_points.reshape(-1, 3)
+        self._trial_flat = self.trial_far_points.reshape(-1, 3)
         self._trial_sq = np.einsum("ki,ki->k", self._trial_flat, self._trial_flat)
-        self._test_centroids, self._test_size = triangle_extents(test[0][test[1]])
-        self._trial_centroids, self._trial_size = triangle_extents(self.trial_corners)
-        self._near = near
+        self._pairs = _close_pairs(triangle_extents(test[0][test[1]]),
+                                   triangle_extents(self.trial_corners),
+                                   max(near, MID_SIZES) if near != np.inf else near)
+        gap_sizes = self._pairs[2]
+        self._kind = {"near": gap_sizes < near, "mid": gap_sizes >= near}
+        self._all_near = near == np.inf
 
-    def distances(self, x: np.ndarray) -> np.ndarray:
-        """|x - y| for the points x against every trial quadrature point (GEMM form)."""
-        sq = (np.einsum("ki,ki->k", x, x)[:, None] + self._trial_sq[None, :]
-              - 2 * x @ self._trial_flat.T)
-        return np.sqrt(np.maximum(sq, 1e-30))  # near pairs (replaced) may round to <= 0
+    def far_distances(self, block: slice) -> np.ndarray:
+        """|x - y| (c r, T_B r) between the far-rule points of a block and of the trial
+        surface, in place from one matrix product."""
+        x = self.test_far_points[block].reshape(-1, 3)
+        out = x @ self._trial_flat.T
+        out *= -2.0
+        out += np.einsum("ki,ki->k", x, x)[:, None]
+        out += self._trial_sq[None, :]
+        np.maximum(out, 1e-30, out=out)   # near pairs (replaced) may round to <= 0
+        return np.sqrt(out, out=out)
 
-    def near_pairs(self, block: slice) -> tuple[np.ndarray, np.ndarray]:
-        """(row in block, trial triangle) of the pairs that need exact inner integrals."""
-        if self._near == np.inf:
+    def reduce_test(self, kernel: np.ndarray, block: slice) -> np.ndarray:
+        """Sum a far kernel (c q, T_B r) over the test rule: (c, T_B, r)."""
+        count = block.stop - block.start
+        return np.einsum("iq,iqk->ik", self.test_far_weights[block],
+                         kernel.reshape(count, FAR_WEIGHTS.size, -1)).reshape(
+                             count, len(self.trial_corners), FAR_WEIGHTS.size)
+
+    def pairs(self, block: slice, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """(row in block, trial triangle) of the ``kind`` ("near" or "mid") pairs of a block."""
+        if self._all_near:
             rows = np.arange(block.stop - block.start)
-            return (np.repeat(rows, len(self._trial_size)),
-                    np.tile(np.arange(len(self._trial_size)), len(rows)))
-        gap = np.linalg.norm(self._test_centroids[block, None] - self._trial_centroids[None],
-                             axis=2)
-        size = np.maximum(self._test_size[block, None], self._trial_size[None])
-        return np.nonzero(gap < self._near * size)
+            count = len(self.trial_corners)
+            if kind == "mid":
+                return rows[:0], rows[:0]
+            return np.repeat(rows, count), np.tile(np.arange(count), len(rows))
+        test, trial, _ = self._pairs
+        lo, hi = np.searchsorted(test, [block.start, block.stop])
+        keep = self._kind[kind][lo:hi]
+        return test[lo:hi][keep] - block.start, trial[lo:hi][keep]
 
-    def run(self, rows) -> np.ndarray:
-        """Stack ``rows(slice)`` over chunks of test triangles, on the worker threads."""
+    def run(self, rows) -> list:
+        """``rows(slice)`` for the chunks of test triangles, in order, on the worker threads."""
         count = len(self.test_points)
-        per_row = self.test_points.shape[1] * self.trial_points.shape[0] * \
-            self.trial_points.shape[1]
+        per_row = FAR_WEIGHTS.size ** 2 * len(self.trial_corners)
         step = max(1, _CHUNK_PAIRS // max(per_row, 1))
         blocks = [slice(start, min(start + step, count)) for start in range(0, count, step)]
-        threads = workers(len(blocks))
-        if threads <= 1:
-            parts = [rows(block) for block in blocks]
-        else:
-            with ThreadPoolExecutor(threads) as pool:
-                parts = list(pool.map(rows, blocks))
-        return np.concatenate(parts) if parts else np.zeros((0, 0))
+        return thread_map(rows, blocks)
+
+
+def _close_pairs(test_extents, trial_extents, sizes: float):
+    """(test, trial, gap in sizes) of the triangle pairs whose centroids are closer than
+    ``sizes`` times the larger size of the two, sorted by test triangle."""
+    (test_centroids, test_size), (trial_centroids, trial_size) = test_extents, trial_extents
+    if sizes == np.inf:
+        return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
+    reach = sizes * max(test_size.max(), trial_size.max())
+    found = cKDTree(test_centroids).sparse_distance_matrix(
+        cKDTree(trial_centroids), reach, output_type="ndarray")
+    test, trial = found["i"].astype(np.intp), found["j"].astype(np.intp)
+    gap = found["v"] / np.maximum(test_size[test], trial_size[trial])
+    keep = gap < sizes
+    order = np.lexsort((trial[keep], test[keep]))
+    return test[keep][order], trial[keep][order], gap[keep][order]
 
 
 def surface_curls(rr: np.ndarray, tris: np.ndarray) -> list[scipy.sparse.csr_matrix]:

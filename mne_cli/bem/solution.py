@@ -269,21 +269,32 @@ def _symmetric_solution(surfaces: list[BemSurface], source: str,
     logger.info("    Matrix coefficients...")
     system = symmetric.assemble([(s.rr, s.tris) for s in inner_first],
                                 [s.sigma for s in inner_first])
+    # OpenMEEG's head matrix is -M: its inverse is -M^-1.
+    if max(len(system.potential_block), len(system.current_block)) <= blocked_lu.ONE_CALL_LIMIT:
+        _LapackTimer().run(system, source, "Inverting the head matrix", 1.0,
+                           symmetric.invert_in_place)
+        packed = symmetric.pack_inverse(system, -1.0)
+    else:
+        packed = _packed_inverse_by_solves(system, source)
+    logger.info("Solution ready.")
+    return BemSolution(model, BemApprox.LINEAR, packed, Frame.MRI, solver="openmeeg")
+
+
+def _packed_inverse_by_solves(system, source: str) -> np.ndarray:
+    """The packed -M^-1 of a system whose blocks exceed one LAPACK call: the whole
+    matrix factored by panels (:mod:`mne_cli.bem.lu`) and solved block by block."""
+    from . import symmetric
+
     matrix = system.matrix
+    del system.potential_block, system.coupling, system.current_block
     matrix *= -1.0
     n = len(matrix)
     packed = np.empty(n * (n + 1) // 2, np.float32)
-    if n <= blocked_lu.ONE_CALL_LIMIT:
-        _LapackTimer().run(matrix, source, "Inverting the head matrix", 2.0, _invert_in_place)
-        blocks = [(np.arange(n), matrix)]
-    else:
-        factors = _LapackTimer().run(matrix, source, "Factoring the head matrix", 2 / 3,
-                                     _factor_in_place)
-        blocks = _inverse_row_blocks(lambda rows: _solve_transposed(factors, rows), n)
-    for rows, block in blocks:
+    factors = _LapackTimer().run(matrix, source, "Factoring the head matrix", 2 / 3,
+                                 _factor_in_place)
+    for rows, block in _inverse_row_blocks(lambda rows: _solve_transposed(factors, rows), n):
         symmetric.pack_rows(packed, rows, block)
-    logger.info("Solution ready.")
-    return BemSolution(model, BemApprox.LINEAR, packed, Frame.MRI, solver="openmeeg")
+    return packed
 
 
 def _inverse_row_blocks(left_multiply, n: int):

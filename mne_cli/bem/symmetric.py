@@ -45,6 +45,7 @@ from ..geometry.triangle_integrals import (
     linear_double_layer_integrals,
     potential_integral_gradients,
 )
+from ..errors import GeometryError
 from . import galerkin
 
 logger = logging.getLogger(__name__)
@@ -52,18 +53,45 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class SymmetricSystem:
-    """The assembled system of nested surfaces, innermost first.
+    """The assembled system of nested surfaces, innermost first, by blocks.
 
-    ``surfaces``: (rr (n, 3) m, tris (t, 3)) each; ``sigmas`` (S/m);
-    ``matrix`` (N, N) with the unknowns ordered V_1, ..., V_n, p_1, ..., p_n-1;
-    ``potential_slices``/``current_slices`` locate each block.
+    ``surfaces``: (rr (n, 3) m, tris (t, 3)) each; ``sigmas`` (S/m). The
+    unknowns are ordered V_1, ..., V_n, p_1, ..., p_n-1 (``potential_slices``
+    and ``current_slices`` locate each surface's, in that order); the matrix
+    is [[A, B^T], [B, C]] with ``potential_block`` A (n_V, n_V),
+    ``coupling`` B (n_p, n_V) and ``current_block`` C (n_p, n_p), each in
+    Fortran order for LAPACK. Only the lower triangles of A and C are kept
+    by :func:`invert_in_place`.
     """
 
     surfaces: list
     sigmas: np.ndarray
-    matrix: np.ndarray
+    potential_block: np.ndarray
+    coupling: np.ndarray
+    current_block: np.ndarray
     potential_slices: list
     current_slices: list
+
+    @property
+    def size(self) -> int:
+        """N, the number of unknowns."""
+        return len(self.potential_block) + len(self.current_block)
+
+    def __len__(self) -> int:
+        return self.size
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """The whole (N, N) symmetric matrix, a new array (from the lower triangles)."""
+        count = len(self.potential_block)
+        full = np.empty((self.size, self.size))
+        for block, where in ((self.potential_block, np.s_[:count, :count]),
+                             (self.current_block, np.s_[count:, count:])):
+            lower = np.tril(block)
+            full[where] = lower + np.tril(block, -1).T
+        full[count:, :count] = self.coupling
+        full[:count, count:] = self.coupling.T
+        return full
 
 
 def assemble(surfaces, sigmas) -> SymmetricSystem:
@@ -71,6 +99,8 @@ def assemble(surfaces, sigmas) -> SymmetricSystem:
 
     ``surfaces``: list of (rr (n, 3) m, tris (t, 3)) with outward-wound
     triangles, innermost first; ``sigmas``: the conductivity inside each (S/m).
+    Peak memory: the three blocks (less than the whole N x N matrix by the
+    second copy of B) and one surface pair's operators.
     """
     count = len(surfaces)
     sigma = np.append(np.asarray(sigmas, np.float64), 0.0)      # sigma_{n+1} = 0
@@ -78,46 +108,112 @@ def assemble(surfaces, sigmas) -> SymmetricSystem:
     for rr, _ in surfaces:
         potential.append(slice(start, start + len(rr)))
         start += len(rr)
+    n_v, start = start, 0
     for _, tris in surfaces[:-1]:
         current.append(slice(start, start + len(tris)))
         start += len(tris)
-    matrix = np.zeros((start, start))
-    # Each block is added where it belongs as soon as it is computed and then
-    # dropped: the peak is the matrix plus one block pair.
+    a_block = np.zeros((n_v, n_v), order="F")
+    c_block = np.zeros((start, start), order="F")
+    coupling = np.zeros((start, n_v), order="F")
+    # The surface pairs whose operators the system needs: S for |i - j| <= 1,
+    # D (P0 on S_i, P1 on S_j) for i < n and |i - j| <= 1; each pair's are
+    # computed together and added where they belong.
     for i in range(count):
-        for j in range(i, min(count, i + 2)):
-            single = galerkin.single_layer(surfaces[i], surfaces[j])
+        for j in range(max(0, i - 1), min(count, i + 2)):
+            want_single = j >= i
+            want_double = i < count - 1
+            if not (want_single or want_double):
+                continue
+            single, double = galerkin.layers(surfaces[i], surfaces[j], single=want_single,
+                                             double=want_double)
+            if double is not None:
+                # Current rows: 2 D_ii, -D_i,i+-1 on the potentials.
+                coupling[current[i], potential[j]] += (2.0 if i == j else -1.0) * double
+            del double
+            if single is None:
+                continue
             if i == j:  # a symmetric operator: average the two quadrature orders
                 single = (single + single.T) / 2
             # Potential rows: -(s_i + s_i+1) N_ii, and s_i+1 N between S_i and S_i+1.
             factor = -(sigma[i] + sigma[i + 1]) if i == j else sigma[j]
             hyper = factor * galerkin.hypersingular(surfaces[i], surfaces[j], single)
-            matrix[potential[i], potential[j]] += hyper
+            a_block[potential[i], potential[j]] += hyper
             if i != j:
-                matrix[potential[j], potential[i]] += hyper.T
+                a_block[potential[j], potential[i]] += hyper.T
             del hyper
             # Current rows: -(1/s_i + 1/s_i+1) S_ii, and S_i,i+1 / s_i+1.
             if j < count - 1:
                 factor = -(1 / sigma[i] + 1 / sigma[i + 1]) if i == j else 1 / sigma[j]
-                matrix[current[i], current[j]] += factor * single
+                c_block[current[i], current[j]] += factor * single
                 if i != j:
-                    matrix[current[j], current[i]] += factor * single.T
+                    c_block[current[j], current[i]] += factor * single.T
             del single
-    for i in range(count - 1):
-        for j, factor in ((i - 1, -1.0), (i, 2.0), (i + 1, -1.0)):
-            if 0 <= j < count:
-                double = factor * galerkin.double_layer(surfaces[i], surfaces[j])
-                matrix[current[i], potential[j]] += double
-                matrix[potential[j], current[i]] += double.T
-                del double
     # Exactly symmetric (the sparse curl products round differently on either side).
-    matrix += matrix.T
-    matrix *= 0.5
+    for block in (a_block, c_block):
+        block += block.T
+        block *= 0.5
     # Deflation (OpenMEEG's): constants on every surface solve the homogeneous system.
     outer = potential[-1]
-    first = outer.start
-    matrix[outer, outer] += matrix[first, first] / (outer.stop - outer.start)
-    return SymmetricSystem(list(surfaces), sigma[:-1], matrix, potential, current)
+    a_block[outer, outer] += a_block[outer.start, outer.start] / (outer.stop - outer.start)
+    current = [slice(n_v + c.start, n_v + c.stop) for c in current]
+    return SymmetricSystem(list(surfaces), sigma[:-1], a_block, coupling, c_block, potential,
+                           current)
+
+
+def invert_in_place(system: SymmetricSystem, source: str = "the BEM model") -> None:
+    """Replace the blocks of the system by those of its inverse (lower triangles of A, C).
+
+    The current block C is negative definite (-C is a sum of single layers,
+    coercive) and the Schur complement A - B^T C^-1 B is positive definite
+    (the potential block is semi-definite, the deflation and the currents
+    make it definite), so with P = -C = L L^T and A + W^T W = K K^T,
+    W = L^-1 B, X = L^-T W and Z = X K^-T, the inverse is
+
+        [[K^-T K^-1, Z K^-1 ^T], [Z K^-1, Z Z^T - P^-1]]
+
+    by Cholesky factorisations, triangular solves and symmetric rank-k
+    updates, all in place: about N^3 flops, half those of an LU inverse,
+    with no pivoting and no second N x N matrix.
+
+    Raises
+    ------
+    GeometryError
+        When a block is not definite (surfaces that intersect or are not
+        closed, or a non-positive conductivity).
+    """
+    from scipy.linalg import blas, lapack
+
+    def cholesky(block, what):
+        _, info = lapack.dpotrf(block, lower=1, overwrite_a=1, clean=0)
+        if info != 0:
+            raise GeometryError(f"{source}: the symmetric BEM {what} is not definite "
+                                f"(LAPACK info {info}): check that the surfaces are closed, "
+                                "nested and apart")
+
+    def inverse_from_cholesky(block):
+        _, info = lapack.dpotri(block, lower=1, overwrite_c=1)
+        if info != 0:
+            raise GeometryError(f"{source}: the symmetric BEM matrix could not be inverted "
+                                f"(LAPACK info {info})")
+
+    a_block, w, c_block = system.potential_block, system.coupling, system.current_block
+    for block in (a_block, w, c_block):
+        if not block.flags.f_contiguous:
+            raise ValueError("the system's blocks must be in Fortran order")
+    if len(c_block):
+        c_block *= -1.0
+        cholesky(c_block, "current block")                                      # L
+        blas.dtrsm(1.0, c_block, w, side=0, lower=1, overwrite_b=1)             # W
+        blas.dsyrk(1.0, w, beta=1.0, c=a_block, trans=1, lower=1, overwrite_c=1)
+    cholesky(a_block, "potential block (with the currents eliminated)")        # K
+    if len(c_block):
+        blas.dtrsm(1.0, c_block, w, side=0, lower=1, trans_a=1, overwrite_b=1)  # X
+        blas.dtrsm(1.0, a_block, w, side=1, lower=1, trans_a=1, overwrite_b=1)  # Z
+        inverse_from_cholesky(c_block)                                          # P^-1
+        c_block *= -1.0
+        blas.dsyrk(1.0, w, beta=1.0, c=c_block, trans=0, lower=1, overwrite_c=1)
+        blas.dtrsm(1.0, a_block, w, side=1, lower=1, trans_a=0, overwrite_b=1)  # Z K^-1
+    inverse_from_cholesky(a_block)
 
 
 def pack_rows(packed: np.ndarray, rows: np.ndarray, block: np.ndarray) -> None:
@@ -125,10 +221,28 @@ def pack_rows(packed: np.ndarray, rows: np.ndarray, block: np.ndarray) -> None:
 
     Entry (i, j), i <= j, lives at i + j (j + 1) / 2: the upper triangle by
     columns, which is the lower triangle by rows, so row j contributes its
-    first j + 1 entries. ``block`` holds the full rows ``rows``.
+    first j + 1 entries. ``block`` holds the full rows ``rows`` (or at least
+    their entries up to the diagonal).
     """
     for k, j in enumerate(rows):
         packed[j * (j + 1) // 2:(j + 1) * (j + 2) // 2] = block[k, :j + 1]
+
+
+def pack_inverse(system: SymmetricSystem, scale: float = 1.0) -> np.ndarray:
+    """``scale`` times the inverse that :func:`invert_in_place` left in the blocks,
+    packed as :func:`pack_rows` (float32, N (N + 1) / 2)."""
+    n, count = system.size, len(system.potential_block)
+    packed = np.empty(n * (n + 1) // 2, np.float32)
+    for j in range(n):
+        row = packed[j * (j + 1) // 2:(j + 1) * (j + 2) // 2]
+        if j < count:
+            row[:] = system.potential_block[j, :j + 1]
+        else:
+            row[:count] = system.coupling[j - count]
+            row[count:] = system.current_block[j - count, :j + 1 - count]
+        if scale != 1.0:
+            row *= scale
+    return packed
 
 
 def unpack(packed: np.ndarray, n: int) -> np.ndarray:
@@ -208,7 +322,7 @@ def dipole_right_hand_side(system: SymmetricSystem, r0, q) -> np.ndarray:
     """
     q = np.asarray(q, np.float64)
     flux, potential = SourceTerms(system.surfaces[0], system.sigmas[0])(r0)
-    rhs = np.zeros(len(system.matrix))
+    rhs = np.zeros(system.size)
     rhs[system.potential_slices[0]] = -flux @ q
     if system.current_slices:
         rhs[system.current_slices[0]] = potential @ q
@@ -216,5 +330,6 @@ def dipole_right_hand_side(system: SymmetricSystem, r0, q) -> np.ndarray:
 
 
 def solve(system: SymmetricSystem, rhs: np.ndarray) -> np.ndarray:
-    """The unknowns for one or more right-hand sides (LU of the system matrix)."""
+    """The unknowns for one or more right-hand sides (N,) or (N, k) (small systems: the
+    whole matrix is formed and factored)."""
     return scipy.linalg.solve(system.matrix, rhs, assume_a="sym")

@@ -5,17 +5,16 @@ a per-point vector and a per-(point, target) scalar such as 1/|p - r|^3.
 The vector parts go into small sparse matrices (one per block of whole
 channels), so only the scalar is computed per pair, in blocks of about a
 megabyte that stay in cache; numpy releases the GIL, so the worker threads
-(:func:`mne_cli.parallel.workers`) keep the cores busy.
+(:func:`mne_cli.parallel.thread_map`) keep the cores busy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..parallel import workers
+from ..parallel import thread_map
 from .sensors import SensorSet
 
 #: Points per block (whole channels) and targets (sources or nodes) per block.
@@ -38,9 +37,7 @@ def run_blocks(sensors: SensorSet, ntargets: int, vectors: Sequence[np.ndarray],
         combiners = [sensors.stacked_combiner(channels, points, v) for v in vectors]
         blocks.extend((channels, points, targets, *combiners)
                       for targets in slices(ntargets, TARGETS_PER_BLOCK))
-    with ThreadPoolExecutor(workers(len(blocks))) as pool:
-        for _ in pool.map(lambda block: task(*block), blocks):
-            pass  # re-raise any exception of a task
+    thread_map(lambda block: task(*block), blocks)
 
 
 def slices(total: int, size: int) -> Iterator[slice]:

@@ -25,7 +25,10 @@ int (rho' - rho)/R^3 = -sum_i m_i f_i: it is
 phi_a(rho) sign(h) sum_i beta_i - h grad(phi_a).sum_i m_i f_i.
 
 All functions take k points and t triangles and return (k, t, ...) arrays;
-the caller chunks them (about 40 doubles are live per pair).
+the caller chunks them (about 40 doubles are live per pair). With
+``paired``, the leading shapes of points (..., 3) and corners (..., 3, 3)
+broadcast instead: points (P, q, 3) with corners (P, 1, 3, 3) give q
+points on each of P triangles, the triangles' own terms computed once.
 """
 
 from __future__ import annotations
@@ -111,10 +114,15 @@ def potential_integrals(points: np.ndarray, corners: np.ndarray,
     """int_T 1/|r - r'| dS' for every point and triangle, shape (k, t), in metres.
 
     ``points`` (k, 3) and ``corners`` (t, 3, 3) in metres; with ``paired``,
-    k = t and point i goes with triangle i only (result (k,)). Exact for any
+    k = t and point i goes with triangle i only (result (k,)), or any
+    shapes that broadcast (module docstring). Exact for any
     position of the point, on the triangle included (the integral is finite).
     """
     terms, h, _, _ = _edge_terms(*_arrange(points, corners, paired))
+    return _potential(terms, h)
+
+
+def _potential(terms, h) -> np.ndarray:
     total = np.zeros_like(h)
     beta_sum = np.zeros_like(h)
     for t, _, _, _, _, _, f, beta, _ in terms:
@@ -167,7 +175,21 @@ def linear_double_layer_integrals(points: np.ndarray, corners: np.ndarray,
     in :func:`potential_integrals`.
     """
     points, corners = _arrange(points, corners, paired)
+    return _linear_double_layer(corners, *_edge_terms(points, corners))
+
+
+def potential_and_double_layer_integrals(points: np.ndarray, corners: np.ndarray,
+                                         paired: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`potential_integrals` and :func:`linear_double_layer_integrals` at once.
+
+    The two share the edge terms, the costly part: (k, t) in m and (k, t, 3).
+    """
+    points, corners = _arrange(points, corners, paired)
     terms, h, normal, rho = _edge_terms(points, corners)
+    return _potential(terms, h), _linear_double_layer(corners, terms, h, normal, rho)
+
+
+def _linear_double_layer(corners, terms, h, normal, rho) -> np.ndarray:
     beta_sum = np.zeros_like(h)
     edge_sum = np.zeros(h.shape + (3,))
     for _, _, _, _, _, _, f, beta, m in terms:
