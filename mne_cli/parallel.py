@@ -74,12 +74,12 @@ def workers(tasks: int | None = None) -> int:
     return max(1, count)
 
 
-def thread_map(function: Callable, items: Iterable, on_done: Callable[[], None] | None = None
-               ) -> list:
+def thread_map(function: Callable, items: Iterable, on_done: Callable | None = None) -> list:
     """``[function(item) for item in items]`` on the worker threads (:func:`workers`).
 
     With more than one thread, BLAS runs single-threaded meanwhile.
-    ``on_done()`` is called on this thread as each task finishes (progress).
+    ``on_done(item)`` is called on this thread as each item's task finishes
+    (progress).
     The first exception of a task is raised here.
     """
     items = list(items)
@@ -89,14 +89,14 @@ def thread_map(function: Callable, items: Iterable, on_done: Callable[[], None] 
         for item in items:
             results.append(function(item))
             if on_done is not None:
-                on_done()
+                on_done(item)
         return results
     with _blas_threads_at_most(1), ThreadPoolExecutor(count) as pool:
-        futures = [pool.submit(function, item) for item in items]
+        futures = {pool.submit(function, item): item for item in items}
         for future in as_completed(futures):
             future.result()
             if on_done is not None:
-                on_done()
+                on_done(futures[future])
         return [future.result() for future in futures]
 
 

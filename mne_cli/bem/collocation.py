@@ -231,7 +231,7 @@ def _chunks(nrows: int, ncols: int):
 
 def _run(tasks, progress: Progress) -> None:
     """Run the chunk tasks on the worker threads (:func:`mne_cli.parallel.thread_map`)."""
-    thread_map(lambda task: task(), tasks, progress.advance)
+    thread_map(lambda task: task(), tasks, lambda _: progress.advance())
 
 
 def _origin(surfaces) -> np.ndarray:

@@ -40,12 +40,12 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse
 
+from ..errors import GeometryError
 from ..geometry.surface import triangle_normals
 from ..geometry.triangle_integrals import (
     linear_double_layer_integrals,
     potential_integral_gradients,
 )
-from ..errors import GeometryError
 from . import galerkin
 
 logger = logging.getLogger(__name__)
@@ -245,14 +245,27 @@ def pack_inverse(system: SymmetricSystem, scale: float = 1.0) -> np.ndarray:
     return packed
 
 
-def unpack(packed: np.ndarray, n: int) -> np.ndarray:
-    """The full (n, n) float64 symmetric matrix of :func:`pack_rows`' form."""
-    full = np.empty((n, n))
-    for j in range(n):
-        row = packed[j * (j + 1) // 2:(j + 1) * (j + 2) // 2]
-        full[j, :j + 1] = row
-        full[:j, j] = row[:-1]
-    return full
+#: Rows of the packed matrix expanded at a time by :func:`packed_product`.
+_PRODUCT_ROWS = 1024
+
+
+def packed_product(left: np.ndarray, packed: np.ndarray, n: int) -> np.ndarray:
+    """``left`` (k, n) times the symmetric matrix of :func:`pack_rows`' form: (k, n).
+
+    The packed lower triangle L (diagonal included) is expanded
+    ``_PRODUCT_ROWS`` rows at a time, and left @ (L + strict L^T) is summed
+    block by block, so no n x n copy is made.
+    """
+    result = np.zeros((len(left), n))
+    for start in range(0, n, _PRODUCT_ROWS):
+        stop = min(start + _PRODUCT_ROWS, n)
+        block = np.zeros((stop - start, stop))
+        for j in range(start, stop):
+            block[j - start, :j + 1] = packed[j * (j + 1) // 2:(j + 1) * (j + 2) // 2]
+        result[:, :stop] += left[:, start:stop] @ block
+        block[np.arange(stop - start), np.arange(start, stop)] = 0.0
+        result[:, start:stop] += left[:, :stop] @ block.T
+    return result
 
 
 #: Triangles nearer to a dipole than this many times their size get exact
@@ -264,10 +277,11 @@ class SourceTerms:
     """Source integrals of unit dipoles on the surface bounding their compartment.
 
     The surface's geometry (quadrature, normals, sizes) is computed once;
-    calling the object with a dipole position ``r0`` (m) returns ``flux``
-    (n_vertices, 3): int phi_a sigma dv/dn, and ``potential`` (n_triangles,
-    3): int_T v, for the moments x, y, z (1 A m), with
-    v = q.(x - r0) / (4 pi sigma |x - r0|^3) and n the outward normal.
+    calling the object with dipole positions ``r0`` (S, 3) in m returns
+    ``flux`` (S, n_vertices, 3): int phi_a sigma dv/dn, and ``potential``
+    (S, n_triangles, 3): int_T v, for the moments x, y, z (1 A m), with
+    v = q.(x - r0) / (4 pi sigma |x - r0|^3) and n the outward normal (a
+    single position (3,) gives arrays without the leading axis).
     As q.(x - r0)/R^3 = q.grad_r0 (1/R), the triangle integrals of v are
     q.grad int_T 1/R / (4 pi sigma) in closed form
     (:func:`~mne_cli.geometry.triangle_integrals.potential_integral_gradients`);
@@ -283,32 +297,47 @@ class SourceTerms:
         self.centroids, self.size = galerkin.triangle_extents(self.corners)
         self.points, self.weights = galerkin.quadrature(rr, self.tris)   # (t, k, 3), (t, k)
         self.normal, _ = triangle_normals(rr, self.tris)
+        # Corner a of triangle t -> vertex tris[t, a].
+        self._gather = scipy.sparse.csr_matrix(
+            (np.ones(self.tris.size), (self.tris.ravel(), np.arange(self.tris.size))),
+            shape=(self.nvert, self.tris.size))
 
     def __call__(self, r0) -> tuple[np.ndarray, np.ndarray]:
         r0 = np.asarray(r0, np.float64)
-        tris, corners, normal = self.tris, self.corners, self.normal
-        distance = np.linalg.norm(self.centroids - r0, axis=1)
-        near = distance < NEAR_SOURCE * self.size
-        diff = self.points - r0
-        dist = np.linalg.norm(diff, axis=2)
+        if r0.ndim == 1:
+            flux, potential = self(r0[None])
+            return flux[0], potential[0]
+        count, normal = len(r0), self.normal
+        diff = self.points[None] - r0[:, None, None]                       # (S, t, k, 3)
+        dist = np.sqrt(np.einsum("stki,stki->stk", diff, diff))
         # sigma grad v . n = [q.n / R^3 - 3 (q.R)(R.n) / R^5] / (4 pi), q = e_x, e_y, e_z
-        r_n = np.einsum("tki,ti->tk", diff, normal)
-        flux = (normal[:, None, :] / dist[..., None] ** 3
-                - 3 * diff * (r_n / dist ** 5)[..., None]) / (4 * np.pi)   # (t, k, 3)
-        by_corner = np.einsum("tk,tkq,ka->taq", self.weights, flux,
-                              galerkin.QUADRATURE_POINTS)
-        if near.any():
-            step = 1e-5 * max(distance[near].min(), 1e-6)
+        r_n = np.einsum("stki,ti->stk", diff, normal)
+        inverse_cube = dist ** -3
+        flux = normal[None, :, None, :] * inverse_cube[..., None]
+        flux -= diff * (3 * r_n * inverse_cube / dist ** 2)[..., None]      # (S, t, k, 3)
+        del diff
+        flux *= self.weights[None, :, :, None] / (4 * np.pi)
+        # Sum over the points k of weight x phi_a(k): (S, t, q, k) @ (k, a), then (S, t, a, q).
+        by_corner = (flux.transpose(0, 1, 3, 2) @ galerkin.QUADRATURE_POINTS).transpose(0, 1, 3, 2)
+        distance = np.linalg.norm(self.centroids[None] - r0[:, None], axis=2)  # (S, t)
+        near_s, near_t = np.nonzero(distance < NEAR_SOURCE * self.size[None])
+        if len(near_s):
+            # The step scales with each dipole's distance to its nearest triangle.
+            closest = np.full(count, np.inf)
+            np.minimum.at(closest, near_s, distance[near_s, near_t])
+            step = 1e-5 * np.maximum(closest, 1e-6)[near_s]
+            corners = self.corners[near_t]
             for axis in range(3):
-                shift = np.zeros(3)
-                shift[axis] = step
-                plus = linear_double_layer_integrals((r0 + shift)[None], corners[near])[0]
-                minus = linear_double_layer_integrals((r0 - shift)[None], corners[near])[0]
-                by_corner[near, :, axis] = (plus - minus) / (2 * step) / (4 * np.pi)
-        vertex_flux = np.stack([np.bincount(tris.ravel(), by_corner[:, :, axis].ravel(),
-                                            minlength=self.nvert) for axis in range(3)],
-                               axis=1)
-        potential = (potential_integral_gradients(r0[None], corners)[0]
+                shift = np.zeros((len(near_s), 3))
+                shift[:, axis] = step
+                plus = linear_double_layer_integrals(r0[near_s] + shift, corners, paired=True)
+                minus = linear_double_layer_integrals(r0[near_s] - shift, corners, paired=True)
+                by_corner[near_s, near_t, :, axis] = ((plus - minus) / (2 * step[:, None])
+                                                      / (4 * np.pi))
+        # (V, 3 t) @ (3 t, S 3): every dipole's corner terms summed at the vertices.
+        columns = by_corner.reshape(count, -1, 3).transpose(1, 0, 2).reshape(-1, 3 * count)
+        vertex_flux = (self._gather @ columns).reshape(self.nvert, count, 3).transpose(1, 0, 2)
+        potential = (potential_integral_gradients(r0, self.corners)
                      / (4 * np.pi * self.sigma))
         return vertex_flux, potential
 

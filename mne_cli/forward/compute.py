@@ -27,8 +27,10 @@ from ..objects import (
     SourceSpace,
     Transform,
 )
+from ..parallel import thread_map
 from ..progress import SILENT, Progress
 from . import bem_fields, checks
+from .blocks import slices
 from .compensation import compensation_matrix, current_grade
 from .sensors import SensorSet, eeg_sensors, few, meg_sensors
 from .source_selection import check_active, filter_inner_skull
@@ -369,6 +371,11 @@ def _bem_evaluator(inputs: ForwardInputs, sensors: dict[str, SensorSet],
     return evaluate, derivatives
 
 
+#: Sources x brain triangles per chunk of the symmetric-BEM source terms
+#: (about 100 doubles each).
+_SOURCE_TRIANGLE_PAIRS = 81920
+
+
 def _symmetric_evaluator(inputs: ForwardInputs, sensors: dict[str, SensorSet],
                          mri_to_frame: Transform):
     """Gains at any source positions with a symmetric-BEM solution (OpenMEEG layout).
@@ -390,11 +397,14 @@ def _symmetric_evaluator(inputs: ForwardInputs, sensors: dict[str, SensorSet],
     def evaluate(rr: np.ndarray, progress: Progress) -> Gains:
         whole = np.empty((len(transfer), 3 * len(rr)))
         in_mri = frame_to_mri.apply(rr)
-        for start in range(0, len(rr), 64):
-            stop = min(start + 64, len(rr))
-            whole[:, 3 * start:3 * stop] = symmetric_fields.gains(
-                in_mri[start:stop], transfer, solution, rotation, terms)
-            progress.advance(stop - start)
+        step = max(1, _SOURCE_TRIANGLE_PAIRS // len(terms.tris))
+
+        def chunk(sources: slice) -> None:
+            whole[:, 3 * sources.start:3 * sources.stop] = symmetric_fields.gains(
+                in_mri[sources], transfer, solution, rotation, terms)
+
+        thread_map(chunk, slices(len(rr), step),
+                   lambda sources: progress.advance(sources.stop - sources.start))
         result = _by_modality(whole, sizes)
         if "meg" in result:
             result["meg"] += bem_fields.primary_meg_gain(rr, sensors["meg"])

@@ -24,9 +24,10 @@ T = C H^-1 (channels x unknowns) serves all sources: gain = T b.
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from ..bem import galerkin
-from ..bem.symmetric import SourceTerms, unpack
+from ..bem.symmetric import SourceTerms, packed_product
 from ..geometry.triangle_integrals import potential_integrals
 from ..objects import BemSolution
 from .sensors import SensorSet
@@ -69,17 +70,30 @@ def meg_rows(solution: BemSolution, sensors: SensorSet) -> np.ndarray:
 
 def _potential_integrals(points: np.ndarray, rr: np.ndarray, tris: np.ndarray) -> np.ndarray:
     """int_T 1/|x - y| (k, t): closed form for near pairs, the degree-5 rule for the others."""
+    centre = rr.mean(axis=0)                          # small coordinates: exact R^2
+    points, rr = points - centre, rr - centre
     nodes, weights = galerkin.quadrature(rr, tris)                     # (t, q, 3), (t, q)
+    flat = nodes.reshape(-1, 3)
+    flat_sq = np.einsum("ki,ki->k", flat, flat)
     values = np.empty((len(points), len(tris)))
-    step = max(1, _CHUNK_PAIRS // nodes[..., 0].size)
+    step = max(1, _CHUNK_PAIRS // len(flat))
     for start in range(0, len(points), step):
-        diff = points[start:start + step, None, None, :] - nodes[None]
-        values[start:start + step] = np.einsum("tq,ktq->kt", weights,
-                                               1 / np.linalg.norm(diff, axis=-1))
+        x = points[start:start + step]
+        inverse = x @ flat.T                                           # 1/R by one product
+        inverse *= -2.0
+        inverse += np.einsum("ki,ki->k", x, x)[:, None]
+        inverse += flat_sq[None]
+        np.maximum(inverse, 1e-30, out=inverse)      # near pairs (replaced) may round to <= 0
+        np.sqrt(inverse, out=inverse)
+        np.reciprocal(inverse, out=inverse)
+        values[start:start + step] = np.einsum("ktq,tq->kt",
+                                               inverse.reshape(len(x), len(tris), -1), weights)
     corners = rr[tris]
     centroids, size = galerkin.triangle_extents(corners)
-    near_k, near_t = np.nonzero(np.linalg.norm(points[:, None] - centroids[None], axis=2)
-                                < _NEAR_SIZES * size[None])
+    found = cKDTree(points).sparse_distance_matrix(cKDTree(centroids), _NEAR_SIZES * size.max(),
+                                                   output_type="ndarray")
+    keep = found["v"] < _NEAR_SIZES * size[found["j"]]
+    near_k, near_t = found["i"][keep], found["j"][keep]
     if len(near_k):
         values[near_k, near_t] = potential_integrals(points[near_k], corners[near_t],
                                                      paired=True)
@@ -87,8 +101,8 @@ def _potential_integrals(points: np.ndarray, rr: np.ndarray, tris: np.ndarray) -
 
 
 def transfer(rows: np.ndarray, solution: BemSolution) -> np.ndarray:
-    """T = rows H^-1, shape (nchan, N), H^-1 unpacked from the solution."""
-    return rows @ unpack(np.asarray(solution.solution), solution.size)
+    """T = rows H^-1, shape (nchan, N), from the packed H^-1 of the solution."""
+    return packed_product(rows, np.asarray(solution.solution), solution.size)
 
 
 def gains(sources: np.ndarray, transfer_matrix: np.ndarray, solution: BemSolution,
@@ -104,15 +118,13 @@ def gains(sources: np.ndarray, transfer_matrix: np.ndarray, solution: BemSolutio
     potential, current = layout(solution)
     on_flux = transfer_matrix[:, potential[0]]
     on_current = transfer_matrix[:, current[0]] if current else None
-    result = np.empty((len(transfer_matrix), 3 * len(sources)))
-    for i, r0 in enumerate(sources):
-        flux, pot = terms(r0)
-        # OpenMEEG's right-hand side: +flux on the potential rows, -potential on the currents.
-        values = on_flux @ flux
-        if on_current is not None:
-            values -= on_current @ pot
-        result[:, 3 * i:3 * i + 3] = values @ rotation
-    return result
+    flux, pot = terms(sources)                          # (S, V, 3), (S, T, 3)
+    # OpenMEEG's right-hand side: +flux on the potential rows, -potential on the currents.
+    values = on_flux @ flux.transpose(1, 0, 2).reshape(flux.shape[1], -1)
+    if on_current is not None:
+        values -= on_current @ pot.transpose(1, 0, 2).reshape(pot.shape[1], -1)
+    values = values.reshape(len(values), len(sources), 3) @ rotation
+    return values.reshape(len(values), -1)
 
 
 def brain_source_terms(solution: BemSolution) -> SourceTerms:
