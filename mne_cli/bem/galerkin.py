@@ -52,15 +52,24 @@ FAR_POINTS = np.array([[2 / 3, 1 / 6, 1 / 6], [1 / 6, 2 / 3, 1 / 6], [1 / 6, 1 /
 FAR_WEIGHTS = np.full(3, 1 / 3)
 
 #: Triangle pairs closer than this many sizes get exact inner integrals.
-NEAR_SIZES = 4.0
+NEAR_SIZES = 3.0
 #: Pairs closer than this many sizes (and not near) get the degree-5 rule on
-#: both triangles, the farther ones the degree-2 rule. Against all-exact
-#: matrices the entries then differ by at most ... of the largest
-#: (tests/test_galerkin.py).
+#: both triangles, the farther ones the degree-2 rule. Against exact inner
+#: integrals for every pair, the entries differ by at most 7e-6 (S) and
+#: 5e-5 (D) of the largest on ico-2 spheres, and the solutions of the
+#: symmetric BEM by 1e-6 to 5e-6 of their norm on ico-2 and ico-3 heads
+#: (tests/test_galerkin.py, tests/test_symmetric_bem.py): 3 and 6 sizes
+#: are where these stop falling (4 and 6 gave the same; 3 and 5, or 2 and
+#: 6, up to ten times more).
 MID_SIZES = 6.0
 
+#: Precision of the far-pair kernels: single, as R >= MID_SIZES sizes keeps
+#: |x|^2 + |y|^2 - 2 x.y within a factor 20 of R^2 in centred coordinates
+#: (relative error 1e-6 at most, below the rule's own).
+FAR_DTYPE = np.float32
+
 #: Far-rule point pairs per chunk of test triangles (a few doubles each).
-_CHUNK_PAIRS = 1_000_000
+_CHUNK_PAIRS = 1000000
 
 
 def quadrature(rr: np.ndarray, tris: np.ndarray, points: np.ndarray = QUADRATURE_POINTS,
@@ -119,7 +128,7 @@ def layers(test, trial, near: float | None = None, single: bool = True,
         gather = scipy.sparse.csr_matrix(
             (np.ones(tris.size), (np.arange(tris.size), tris.ravel())),
             shape=(tris.size, len(rr)))
-        far_normals = np.repeat(normals, FAR_WEIGHTS.size, axis=0)           # (T_B r, 3)
+        far_normals = np.repeat(normals, FAR_WEIGHTS.size, axis=0).astype(FAR_DTYPE)
         offset = np.einsum("ki,ki->k", layout.trial_far_points.reshape(-1, 3), far_normals)
         # Trial weights times the P1 basis values at the trial points, per rule.
         far_basis = layout.trial_far_weights[:, :, None] * FAR_POINTS[None]  # (T_B, r, 3)
@@ -132,14 +141,15 @@ def layers(test, trial, near: float | None = None, single: bool = True,
         values_s = values_d = None
         if single:
             values_s = np.einsum("ijr,jr->ij", layout.reduce_test(inverse, block),
-                                 layout.trial_far_weights)
+                                 layout.trial_far_weights).astype(np.float64)
         if double:                                      # n_y.(x - y)/R^3
             kernel = layout.test_far_points[block].reshape(-1, 3) @ far_normals.T
             kernel -= offset[None, :]
             kernel *= inverse
             inverse *= inverse
             kernel *= inverse
-            values_d = np.einsum("ijr,jra->ija", layout.reduce_test(kernel, block), far_basis)
+            values_d = np.einsum("ijr,jra->ija", layout.reduce_test(kernel, block),
+                                 far_basis).astype(np.float64)
             del kernel
         del inverse
         pairs_i, pairs_j = layout.pairs(block, "mid")
@@ -199,9 +209,10 @@ class _Layout:
         trial = (trial[0] - centre, trial[1])
         self.test_points, self.test_weights = quadrature(*test)
         self.trial_points, self.trial_weights = quadrature(*trial)
-        self.test_far_points, self.test_far_weights = quadrature(*test, FAR_POINTS, FAR_WEIGHTS)
-        self.trial_far_points, self.trial_far_weights = quadrature(*trial, FAR_POINTS,
-                                                                   FAR_WEIGHTS)
+        self.test_far_points, self.test_far_weights = (
+            a.astype(FAR_DTYPE) for a in quadrature(*test, FAR_POINTS, FAR_WEIGHTS))
+        self.trial_far_points, self.trial_far_weights = (
+            a.astype(FAR_DTYPE) for a in quadrature(*trial, FAR_POINTS, FAR_WEIGHTS))
         self.trial_corners = trial[0][trial[1]]
         self.trial_normals, _ = triangle_normals(*trial)
         self._trial_flat = self.trial_far_points.reshape(-1, 3)
@@ -221,7 +232,7 @@ class _Layout:
         out *= -2.0
         out += np.einsum("ki,ki->k", x, x)[:, None]
         out += self._trial_sq[None, :]
-        np.maximum(out, 1e-30, out=out)   # near pairs (replaced) may round to <= 0
+        np.maximum(out, 1e-12, out=out)   # near pairs (replaced) may round to <= 0
         return np.sqrt(out, out=out)
 
     def reduce_test(self, kernel: np.ndarray, block: slice) -> np.ndarray:
