@@ -134,7 +134,7 @@ def layers(test, trial, near: float | None = None, single: bool = True,
         far_basis = layout.trial_far_weights[:, :, None] * FAR_POINTS[None]  # (T_B, r, 3)
         basis = layout.trial_weights[:, :, None] * QUADRATURE_POINTS[None]   # (T_B, r, 3)
 
-    def rows(block: slice) -> tuple[np.ndarray | None, np.ndarray | None]:
+    def rows(block: slice) -> None:
         count = block.stop - block.start
         inverse = layout.far_distances(block)
         np.reciprocal(inverse, out=inverse)                               # 1/R (c q, T_B r)
@@ -189,14 +189,16 @@ def layers(test, trial, near: float | None = None, single: bool = True,
             if double:
                 values_d[pairs_i, pairs_j] = np.einsum("pq,pqa->pa", weights, exact_d)
         if single:
-            values_s /= FOUR_PI
+            np.divide(values_s, FOUR_PI, out=out_s[block])
         if double:
-            values_d = (gather.T @ values_d.reshape(count, -1).T).T / FOUR_PI
-        return values_s, values_d
+            np.divide((gather.T @ values_d.reshape(count, -1).T).T, FOUR_PI, out=out_d[block])
 
-    parts = layout.run(rows)
-    return tuple(np.concatenate(part) if part[0] is not None else None
-                 for part in zip(*parts))
+    # Each chunk writes its own rows of the results.
+    count = len(layout.test_points)
+    out_s = np.empty((count, len(tris))) if single else None
+    out_d = np.empty((count, len(rr))) if double else None
+    layout.run(rows)
+    return out_s, out_d
 
 
 class _Layout:

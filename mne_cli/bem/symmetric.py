@@ -132,8 +132,8 @@ def assemble(surfaces, sigmas) -> SymmetricSystem:
             del double
             if single is None:
                 continue
-            if i == j:  # a symmetric operator: average the two quadrature orders
-                single = (single + single.T) / 2
+            # S_ii is symmetric but for the quadrature order of each near pair: the
+            # blocks are made symmetric below, which averages both orders.
             # Potential rows: -(s_i + s_i+1) N_ii, and s_i+1 N between S_i and S_i+1.
             factor = -(sigma[i] + sigma[i + 1]) if i == j else sigma[j]
             hyper = factor * galerkin.hypersingular(surfaces[i], surfaces[j], single)
@@ -143,21 +143,36 @@ def assemble(surfaces, sigmas) -> SymmetricSystem:
             del hyper
             # Current rows: -(1/s_i + 1/s_i+1) S_ii, and S_i,i+1 / s_i+1.
             if j < count - 1:
-                factor = -(1 / sigma[i] + 1 / sigma[i + 1]) if i == j else 1 / sigma[j]
-                c_block[current[i], current[j]] += factor * single
+                single *= -(1 / sigma[i] + 1 / sigma[i + 1]) if i == j else 1 / sigma[j]
+                c_block[current[i], current[j]] += single
                 if i != j:
-                    c_block[current[j], current[i]] += factor * single.T
+                    c_block[current[j], current[i]] += single.T
             del single
-    # Exactly symmetric (the sparse curl products round differently on either side).
+    # Exactly symmetric (the sparse curl products round differently on either
+    # side, and near pairs of one surface differ by the quadrature order).
     for block in (a_block, c_block):
-        block += block.T
-        block *= 0.5
+        _symmetrize_in_place(block)
     # Deflation (OpenMEEG's): constants on every surface solve the homogeneous system.
     outer = potential[-1]
     a_block[outer, outer] += a_block[outer.start, outer.start] / (outer.stop - outer.start)
     current = [slice(n_v + c.start, n_v + c.stop) for c in current]
     return SymmetricSystem(list(surfaces), sigma[:-1], a_block, coupling, c_block, potential,
                            current)
+
+
+def _symmetrize_in_place(block: np.ndarray, tile: int = 1024) -> None:
+    """Replace a square matrix by (M + M^T) / 2, tile by tile (no second copy)."""
+    n = len(block)
+    for start in range(0, n, tile):
+        rows = slice(start, min(start + tile, n))
+        diagonal = block[rows, rows]
+        diagonal += diagonal.T.copy()
+        diagonal *= 0.5
+        for other in range(start + tile, n, tile):
+            cols = slice(other, min(other + tile, n))
+            mean = (block[rows, cols] + block[cols, rows].T) / 2
+            block[rows, cols] = mean
+            block[cols, rows] = mean.T
 
 
 def invert_in_place(system: SymmetricSystem, source: str = "the BEM model") -> None:
@@ -230,18 +245,25 @@ def pack_rows(packed: np.ndarray, rows: np.ndarray, block: np.ndarray) -> None:
 
 def pack_inverse(system: SymmetricSystem, scale: float = 1.0) -> np.ndarray:
     """``scale`` times the inverse that :func:`invert_in_place` left in the blocks,
-    packed as :func:`pack_rows` (float32, N (N + 1) / 2)."""
+    packed as :func:`pack_rows` (float32, N (N + 1) / 2).
+
+    The system's blocks are released as they are packed (the potential block
+    first), so the packed copy and the blocks never hold memory together
+    beyond one N x N float64 matrix.
+    """
     n, count = system.size, len(system.potential_block)
-    packed = np.empty(n * (n + 1) // 2, np.float32)
-    for j in range(n):
+    packed = np.empty(n * (n + 1) // 2, np.float32)      # pages are taken as rows are written
+    for j in range(count):
         row = packed[j * (j + 1) // 2:(j + 1) * (j + 2) // 2]
-        if j < count:
-            row[:] = system.potential_block[j, :j + 1]
-        else:
-            row[:count] = system.coupling[j - count]
-            row[count:] = system.current_block[j - count, :j + 1 - count]
-        if scale != 1.0:
-            row *= scale
+        row[:] = system.potential_block[j, :j + 1]
+        row *= scale
+    system.potential_block = None
+    for j in range(count, n):
+        row = packed[j * (j + 1) // 2:(j + 1) * (j + 2) // 2]
+        row[:count] = system.coupling[j - count]
+        row[count:] = system.current_block[j - count, :j + 1 - count]
+        row *= scale
+    system.coupling = system.current_block = None
     return packed
 
 
