@@ -46,7 +46,7 @@ def _write_inputs(tmp: Path, grade: int) -> dict:
     model = subjects / "sample" / "bem" / "sample-1280-1280-1280-bem.fif"
     if grade != 3:
         model = tmp / "head-bem.fif"
-        print(write_head(model, grade))
+        write_head(model, grade)
     src = tmp / "oct4-src.fif"
     setup_source_space("sample", "oct-4", subjects_dir=subjects, fname=src)
     meg = data / "MEG" / "sample"
@@ -106,7 +106,12 @@ def main() -> None:
     preload = ["numpy", "scipy.linalg", "mne_cli.bem.solution", "mne_cli.forward.make"]
     with tempfile.TemporaryDirectory() as tmp:
         files = _write_inputs(Path(tmp), args.grade)
-        print(f"sample 3-layer ico-{args.grade} head, oct-4 sources, MEG+EEG")
+        from mne_cli.bem.solution import solution_unknowns
+        from mne_cli.io.bem import read_bem_surfaces
+
+        unknowns = solution_unknowns(read_bem_surfaces(files["model"]), "symmetric", "model")
+        print(f"sample 3-layer ico-{args.grade} head ({unknowns} symmetric unknowns), "
+              "oct-4 sources, MEG+EEG")
         results = {"mne_cli symmetric": measure(_run_mne_cli, (files, "symmetric"), preload)}
         if not args.skip_openmeeg:
             results["MNE-Python + OpenMEEG"] = measure(_run_mne_python, (files,),

@@ -69,7 +69,7 @@ MID_SIZES = 6.0
 FAR_DTYPE = np.float32
 
 #: Far-rule point pairs per chunk of test triangles (a few doubles each).
-_CHUNK_PAIRS = 1000000
+_CHUNK_PAIRS = 1_000_000
 
 
 def quadrature(rr: np.ndarray, tris: np.ndarray, points: np.ndarray = QUADRATURE_POINTS,
@@ -163,15 +163,17 @@ def layers(test, trial, near: float | None = None, single: bool = True,
             inverse += np.einsum("pri,pri->pr", y, y)[:, None, :]
             np.sqrt(inverse, out=inverse)
             np.reciprocal(inverse, out=inverse)                              # (P, q, r)
+            # Sums over the point pairs as batched products (P, 1, q) @ (P, q, r).
             if single:
-                values_s[pairs_i, pairs_j] = np.einsum("pq,pqr,pr->p", wx, inverse,
-                                                       layout.trial_weights[pairs_j])
+                values_s[pairs_i, pairs_j] = np.einsum(
+                    "pr,pr->p", (wx[:, None, :] @ inverse)[:, 0], layout.trial_weights[pairs_j])
             if double:
                 normal = normals[pairs_j][:, :, None]                          # (P, 3, 1)
                 kernel = (x @ normal) - (y @ normal).transpose(0, 2, 1)     # (P, q, r)
-                kernel *= inverse * inverse * inverse
-                values_d[pairs_i, pairs_j] = np.einsum("pq,pqr,pra->pa", wx, kernel,
-                                                       basis[pairs_j])
+                kernel *= inverse
+                inverse *= inverse
+                kernel *= inverse
+                values_d[pairs_i, pairs_j] = ((wx[:, None, :] @ kernel) @ basis[pairs_j])[:, 0]
         pairs_i, pairs_j = layout.pairs(block, "near")
         if len(pairs_i):
             points = layout.test_points[block][pairs_i]                        # (P, q, 3)
