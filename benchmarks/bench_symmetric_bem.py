@@ -45,11 +45,11 @@ def ours_symmetric(rr, tris, dipoles):
 
     started = time.perf_counter()
     system = symmetric.assemble([(rr * r, tris) for r in RADII], SIGMAS)
-    potentials = []
-    for _, positions, moments in dipoles:
-        rhs = np.column_stack([symmetric.dipole_right_hand_side(system, p, m)
-                               for p, m in zip(positions, moments)])
-        potentials.append(symmetric.solve(system, rhs)[system.potential_slices[-1]].T)
+    rhs = np.column_stack([symmetric.dipole_right_hand_side(system, p, m)
+                           for _, positions, moments in dipoles
+                           for p, m in zip(positions, moments)])
+    scalp = symmetric.solve(system, rhs)[system.potential_slices[-1]].T   # one factorisation
+    potentials = np.split(scalp, np.cumsum([len(p) for _, p, _ in dipoles])[:-1])
     return time.perf_counter() - started, potentials
 
 

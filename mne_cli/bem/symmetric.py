@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 import scipy.sparse
+from scipy.linalg import blas, lapack
 
 from ..errors import GeometryError
 from ..geometry.surface import triangle_normals
@@ -175,6 +176,31 @@ def _symmetrize_in_place(block: np.ndarray, tile: int = 1024) -> None:
             block[cols, rows] = mean.T
 
 
+def _factor_in_place(system: SymmetricSystem, source: str) -> None:
+    """The block Cholesky factors of :func:`invert_in_place`, in place.
+
+    Afterwards ``current_block`` holds L (P = -C = L L^T), ``coupling`` W =
+    L^-1 B and ``potential_block`` K (A + W^T W = K K^T), lower triangles.
+    """
+    a_block, w, c_block = system.potential_block, system.coupling, system.current_block
+    for block in (a_block, w, c_block):
+        if not block.flags.f_contiguous:
+            raise ValueError("the system's blocks must be in Fortran order")
+    if len(c_block):
+        c_block *= -1.0
+        _cholesky(c_block, source, "current block")                              # L
+        blas.dtrsm(1.0, c_block, w, side=0, lower=1, overwrite_b=1)             # W
+        blas.dsyrk(1.0, w, beta=1.0, c=a_block, trans=1, lower=1, overwrite_c=1)
+    _cholesky(a_block, source, "potential block (with the currents eliminated)")  # K
+
+
+def _cholesky(block: np.ndarray, source: str, what: str) -> None:
+    _, info = lapack.dpotrf(block, lower=1, overwrite_a=1, clean=0)
+    if info != 0:
+        raise GeometryError(f"{source}: the symmetric BEM {what} is not definite (LAPACK info "
+                            f"{info}): check that the surfaces are closed, nested and apart")
+
+
 def invert_in_place(system: SymmetricSystem, source: str = "the BEM model") -> None:
     """Replace the blocks of the system by those of its inverse (lower triangles of A, C).
 
@@ -196,31 +222,14 @@ def invert_in_place(system: SymmetricSystem, source: str = "the BEM model") -> N
         When a block is not definite (surfaces that intersect or are not
         closed, or a non-positive conductivity).
     """
-    from scipy.linalg import blas, lapack
-
-    def cholesky(block, what):
-        _, info = lapack.dpotrf(block, lower=1, overwrite_a=1, clean=0)
-        if info != 0:
-            raise GeometryError(f"{source}: the symmetric BEM {what} is not definite "
-                                f"(LAPACK info {info}): check that the surfaces are closed, "
-                                "nested and apart")
-
     def inverse_from_cholesky(block):
         _, info = lapack.dpotri(block, lower=1, overwrite_c=1)
         if info != 0:
             raise GeometryError(f"{source}: the symmetric BEM matrix could not be inverted "
                                 f"(LAPACK info {info})")
 
+    _factor_in_place(system, source)
     a_block, w, c_block = system.potential_block, system.coupling, system.current_block
-    for block in (a_block, w, c_block):
-        if not block.flags.f_contiguous:
-            raise ValueError("the system's blocks must be in Fortran order")
-    if len(c_block):
-        c_block *= -1.0
-        cholesky(c_block, "current block")                                      # L
-        blas.dtrsm(1.0, c_block, w, side=0, lower=1, overwrite_b=1)             # W
-        blas.dsyrk(1.0, w, beta=1.0, c=a_block, trans=1, lower=1, overwrite_c=1)
-    cholesky(a_block, "potential block (with the currents eliminated)")        # K
     if len(c_block):
         blas.dtrsm(1.0, c_block, w, side=0, lower=1, trans_a=1, overwrite_b=1)  # X
         blas.dtrsm(1.0, a_block, w, side=1, lower=1, trans_a=1, overwrite_b=1)  # Z
@@ -381,6 +390,23 @@ def dipole_right_hand_side(system: SymmetricSystem, r0, q) -> np.ndarray:
 
 
 def solve(system: SymmetricSystem, rhs: np.ndarray) -> np.ndarray:
-    """The unknowns for one or more right-hand sides (N,) or (N, k) (small systems: the
-    whole matrix is formed and factored)."""
-    return scipy.linalg.solve(system.matrix, rhs, assume_a="sym")
+    """The unknowns (N,) or (N, k) for right-hand sides (N,) or (N, k).
+
+    By the factors of :func:`invert_in_place` (on copies: the system is
+    kept): with y = L^-1 b_p, the potentials solve K K^T v = b_v + W^T y
+    and the currents are p = -L^-T (y - W v).
+    """
+    factors = SymmetricSystem(system.surfaces, system.sigmas,
+                              system.potential_block.copy(order="F"),
+                              system.coupling.copy(order="F"),
+                              system.current_block.copy(order="F"),
+                              system.potential_slices, system.current_slices)
+    _factor_in_place(factors, "the system")
+    count = len(system.potential_block)
+    b_v, b_p = rhs[:count], rhs[count:]
+    lower, w = factors.current_block, factors.coupling
+    y = scipy.linalg.solve_triangular(lower, b_p, lower=True) if len(b_p) else b_p
+    v = scipy.linalg.cho_solve((factors.potential_block, True), b_v + w.T @ y)
+    p = -scipy.linalg.solve_triangular(lower, y - w @ v, lower=True, trans="T") if len(b_p) \
+        else b_p
+    return np.concatenate([v, p])
