@@ -285,17 +285,23 @@ def packed_product(left: np.ndarray, packed: np.ndarray, n: int) -> np.ndarray:
 
     The packed lower triangle L (diagonal included) is expanded
     ``_PRODUCT_ROWS`` rows at a time, and left @ (L + strict L^T) is summed
-    block by block, so no n x n copy is made.
+    block by block, so no n x n copy is made. Columns of ``left`` past its
+    last nonzero one are skipped (sensor rows touch the potentials only,
+    the first unknowns).
     """
+    used = np.flatnonzero(np.any(left != 0, axis=0))
+    width = int(used[-1]) + 1 if len(used) else 0
     result = np.zeros((len(left), n))
     for start in range(0, n, _PRODUCT_ROWS):
         stop = min(start + _PRODUCT_ROWS, n)
         block = np.zeros((stop - start, stop))
         for j in range(start, stop):
             block[j - start, :j + 1] = packed[j * (j + 1) // 2:(j + 1) * (j + 2) // 2]
-        result[:, :stop] += left[:, start:stop] @ block
+        if start < width:
+            result[:, :stop] += left[:, start:stop] @ block
         block[np.arange(stop - start), np.arange(start, stop)] = 0.0
-        result[:, start:stop] += left[:, :stop] @ block.T
+        reach = min(stop, width)
+        result[:, start:stop] += left[:, :reach] @ block[:, :reach].T
     return result
 
 
