@@ -38,6 +38,7 @@ from ..geometry.triangle_integrals import (
     potential_integrals,
 )
 from ..parallel import thread_map
+from ..progress import SILENT, Progress
 
 FOUR_PI = 4 * np.pi
 
@@ -113,11 +114,13 @@ def double_layer(test, trial, near: float | None = None) -> np.ndarray:
 
 
 def layers(test, trial, near: float | None = None, single: bool = True,
-           double: bool = True) -> tuple[np.ndarray | None, np.ndarray | None]:
+           double: bool = True, progress: Progress = SILENT
+           ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(:func:`single_layer`, :func:`double_layer`) of two surfaces in one pass.
 
     The two share the quadrature, the distances and the exact integrals'
     edge terms; either may be skipped (None is returned in its place).
+    ``progress`` advances by the test triangles done.
     """
     layout = _Layout(test, trial, near)
     rr, tris = trial
@@ -199,7 +202,7 @@ def layers(test, trial, near: float | None = None, single: bool = True,
     count = len(layout.test_points)
     out_s = np.empty((count, len(tris))) if single else None
     out_d = np.empty((count, len(rr)), order="F") if double else None   # as the system's
-    layout.run(rows)
+    layout.run(rows, progress)
     return out_s, out_d
 
 
@@ -259,18 +262,18 @@ class _Layout:
         keep = self._kind[kind][lo:hi]
         return test[lo:hi][keep] - block.start, trial[lo:hi][keep]
 
-    def run(self, rows) -> list:
+    def run(self, rows, progress: Progress = SILENT) -> list:
         """``rows(slice)`` for the chunks of test triangles, in order, on the worker threads."""
         count = len(self.test_points)
         per_row = FAR_WEIGHTS.size ** 2 * len(self.trial_corners)
         step = max(1, _CHUNK_PAIRS // max(per_row, 1))
         blocks = [slice(start, min(start + step, count)) for start in range(0, count, step)]
-        return thread_map(rows, blocks)
+        return thread_map(rows, blocks, lambda done: progress.advance(done.stop - done.start))
 
 
 def _close_pairs(test_extents, trial_extents, sizes: float):
     """(test, trial, gap in sizes) of the triangle pairs whose centroids are closer than
-    ``sizes`` times the larger size of the two, sorted by test triangle."""
+    ``sizes`` times the larger size of the two, grouped by test triangle."""
     (test_centroids, test_size), (trial_centroids, trial_size) = test_extents, trial_extents
     if sizes == np.inf:
         return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
@@ -280,7 +283,7 @@ def _close_pairs(test_extents, trial_extents, sizes: float):
     test, trial = found["i"].astype(np.intp), found["j"].astype(np.intp)
     gap = found["v"] / np.maximum(test_size[test], trial_size[trial])
     keep = gap < sizes
-    order = np.lexsort((trial[keep], test[keep]))
+    order = np.argsort(test[keep], kind="stable")
     return test[keep][order], trial[keep][order], gap[keep][order]
 
 

@@ -268,7 +268,7 @@ def _symmetric_solution(surfaces: list[BemSurface], source: str,
     logger.info("Computing the symmetric BEM solution...")
     logger.info("    Matrix coefficients...")
     system = symmetric.assemble([(s.rr, s.tris) for s in inner_first],
-                                [s.sigma for s in inner_first])
+                                [s.sigma for s in inner_first], progress)
     # OpenMEEG's head matrix is -M: its inverse is -M^-1.
     if max(len(system.potential_block), len(system.current_block)) <= blocked_lu.ONE_CALL_LIMIT:
         _LapackTimer().run(system, source, "Inverting the head matrix", 1.0,

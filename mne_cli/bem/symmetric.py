@@ -47,6 +47,7 @@ from ..geometry.triangle_integrals import (
     linear_double_layer_integrals,
     potential_integral_gradients,
 )
+from ..progress import SILENT, Progress
 from . import galerkin
 
 logger = logging.getLogger(__name__)
@@ -95,11 +96,12 @@ class SymmetricSystem:
         return full
 
 
-def assemble(surfaces, sigmas) -> SymmetricSystem:
+def assemble(surfaces, sigmas, progress: Progress = SILENT) -> SymmetricSystem:
     """The symmetric system of nested surfaces (innermost first) and their conductivities.
 
     ``surfaces``: list of (rr (n, 3) m, tris (t, 3)) with outward-wound
     triangles, innermost first; ``sigmas``: the conductivity inside each (S/m).
+    ``progress``: a "Matrix coefficients" stage counted in test triangles.
     Peak memory: the three blocks (less than the whole N x N matrix by the
     second copy of B) and one surface pair's operators.
     """
@@ -115,41 +117,18 @@ def assemble(surfaces, sigmas) -> SymmetricSystem:
         start += len(tris)
     a_block, c_block = _zeros((n_v, n_v)), _zeros((start, start))
     coupling = _zeros((start, n_v))
-    # The surface pairs whose operators the system needs: S for |i - j| <= 1,
+    # The surface pairs whose operators the system needs: S for j = i, i + 1,
     # D (P0 on S_i, P1 on S_j) for i < n and |i - j| <= 1; each pair's are
     # computed together and added where they belong.
-    for i in range(count):
-        for j in range(max(0, i - 1), min(count, i + 2)):
-            want_single = j >= i
-            want_double = i < count - 1
-            if not (want_single or want_double):
-                continue
-            single, double = galerkin.layers(surfaces[i], surfaces[j], single=want_single,
-                                             double=want_double)
-            if double is not None:
-                # Current rows: 2 D_ii, -D_i,i+-1 on the potentials.
-                coupling[current[i], potential[j]] += (2.0 if i == j else -1.0) * double
-            del double
-            if single is None:
-                continue
-            # The symmetric blocks are added in the memory order of the (Fortran)
-            # blocks, as transposes, into the lower block (j, i) only, twice off the
-            # diagonal: the symmetrization below, (M + M^T) / 2, then puts each
-            # where it belongs, and averages the two quadrature orders of the near
-            # pairs of one surface (S_ii is symmetric but for those).
-            twice = 1.0 if i == j else 2.0
-            # Potential rows: -(s_i + s_i+1) N_ii, and s_i+1 N between S_i and S_i+1.
-            factor = -(sigma[i] + sigma[i + 1]) if i == j else sigma[j]
-            hyper = galerkin.hypersingular(surfaces[i], surfaces[j], single)
-            hyper *= twice * factor
-            a_block[potential[j], potential[i]] += hyper.T
-            del hyper
-            # Current rows: -(1/s_i + 1/s_i+1) S_ii, and S_i,i+1 / s_i+1.
-            if j < count - 1:
-                single *= twice * (-(1 / sigma[i] + 1 / sigma[i + 1]) if i == j
-                                   else 1 / sigma[j])
-                c_block[current[j], current[i]] += single.T
-            del single
+    pairs = [(i, j, j >= i, i < count - 1) for i in range(count)
+             for j in range(max(0, i - 1), min(count, i + 2)) if j >= i or i < count - 1]
+    progress.start("Matrix coefficients", sum(len(surfaces[i][1]) for i, *_ in pairs))
+    try:
+        for i, j, want_single, want_double in pairs:
+            _add_pair(surfaces, sigma, i, j, want_single, want_double,
+                      (a_block, coupling, c_block), (potential, current), progress)
+    finally:
+        progress.finish()
     # Exactly symmetric (the sparse curl products round differently on either
     # side, and near pairs of one surface differ by the quadrature order).
     for block in (a_block, c_block):
@@ -160,6 +139,38 @@ def assemble(surfaces, sigmas) -> SymmetricSystem:
     current = [slice(n_v + c.start, n_v + c.stop) for c in current]
     return SymmetricSystem(list(surfaces), sigma[:-1], a_block, coupling, c_block, potential,
                            current)
+
+
+def _add_pair(surfaces, sigma, i: int, j: int, want_single: bool, want_double: bool, blocks,
+              slices, progress: Progress) -> None:
+    """Add the operators between surfaces i (test) and j (trial) to the blocks."""
+    a_block, coupling, c_block = blocks
+    potential, current = slices
+    count = len(surfaces)
+    single, double = galerkin.layers(surfaces[i], surfaces[j], single=want_single,
+                                     double=want_double, progress=progress)
+    if double is not None:
+        # Current rows: 2 D_ii, -D_i,i+-1 on the potentials.
+        coupling[current[i], potential[j]] += (2.0 if i == j else -1.0) * double
+    del double
+    if single is None:
+        return
+    # The symmetric blocks are added in the memory order of the (Fortran)
+    # blocks, as transposes, into the lower block (j, i) only, twice off the
+    # diagonal: the symmetrization that follows, (M + M^T) / 2, puts each half
+    # where it belongs and averages the two quadrature orders of the near
+    # pairs of one surface (S_ii is symmetric but for those).
+    twice = 1.0 if i == j else 2.0
+    # Potential rows: -(s_i + s_i+1) N_ii, and s_i+1 N between S_i and S_i+1.
+    factor = -(sigma[i] + sigma[i + 1]) if i == j else sigma[j]
+    hyper = galerkin.hypersingular(surfaces[i], surfaces[j], single)
+    hyper *= twice * factor
+    a_block[potential[j], potential[i]] += hyper.T
+    del hyper
+    # Current rows: -(1/s_i + 1/s_i+1) S_ii, and S_i,i+1 / s_i+1.
+    if j < count - 1:
+        single *= twice * (-(1 / sigma[i] + 1 / sigma[i + 1]) if i == j else 1 / sigma[j])
+        c_block[current[j], current[i]] += single.T
 
 
 def _zeros(shape) -> np.ndarray:
