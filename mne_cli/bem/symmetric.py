@@ -345,11 +345,12 @@ class SourceTerms:
     v = q.(x - r0) / (4 pi sigma |x - r0|^3) and n the outward normal (a
     single position (3,) gives arrays without the leading axis).
     As q.(x - r0)/R^3 = q.grad_r0 (1/R), the triangle integrals of v are
-    q.grad int_T 1/R / (4 pi sigma) in closed form
-    (:func:`~mne_cli.geometry.triangle_integrals.potential_integral_gradients`);
-    the P1 flux integrals are q.grad_r0 of the linear double layer at r0
-    over 4 pi, by central differences of its closed form on triangles within
-    ``NEAR_SOURCE`` sizes of the dipole, by the degree-5 rule on the others.
+    q.grad int_T 1/R / (4 pi sigma), in closed form
+    (:func:`~mne_cli.geometry.triangle_integrals.potential_integral_gradients`)
+    on triangles within ``NEAR_SOURCE`` sizes of the dipole; the P1 flux
+    integrals are q.grad_r0 of the linear double layer at r0 over 4 pi, by
+    central differences of its closed form on those triangles. Both by the
+    degree-5 rule on the others.
     """
 
     def __init__(self, surface, sigma: float):
@@ -377,6 +378,8 @@ class SourceTerms:
         inverse_cube = dist ** -3
         flux = normal[None, :, None, :] * inverse_cube[..., None]
         flux -= diff * (3 * r_n * inverse_cube / dist ** 2)[..., None]      # (S, t, k, 3)
+        # int_T grad_r0 1/R = int_T (x - r0)/R^3 by the same rule (the near triangles below).
+        potential = np.einsum("stki,tk->sti", diff * inverse_cube[..., None], self.weights)
         del diff
         flux *= self.weights[None, :, :, None] / (4 * np.pi)
         # Sum over the points k of weight x phi_a(k): (S, t, q, k) @ (k, a), then (S, t, a, q).
@@ -384,6 +387,8 @@ class SourceTerms:
         distance = np.linalg.norm(self.centroids[None] - r0[:, None], axis=2)  # (S, t)
         near_s, near_t = np.nonzero(distance < NEAR_SOURCE * self.size[None])
         if len(near_s):
+            potential[near_s, near_t] = potential_integral_gradients(
+                r0[near_s], self.corners[near_t], paired=True)
             # The step scales with each dipole's distance to its nearest triangle.
             closest = np.full(count, np.inf)
             np.minimum.at(closest, near_s, distance[near_s, near_t])
@@ -399,8 +404,7 @@ class SourceTerms:
         # (V, 3 t) @ (3 t, S 3): every dipole's corner terms summed at the vertices.
         columns = by_corner.reshape(count, -1, 3).transpose(1, 0, 2).reshape(-1, 3 * count)
         vertex_flux = (self._gather @ columns).reshape(self.nvert, count, 3).transpose(1, 0, 2)
-        potential = (potential_integral_gradients(r0, self.corners)
-                     / (4 * np.pi * self.sigma))
+        potential /= 4 * np.pi * self.sigma
         return vertex_flux, potential
 
 
