@@ -151,6 +151,38 @@ def test_shallow_dipoles_beat_linear_collocation(ico2, depth):
         _errors(linear, positions, moments, scalp)[0]
 
 
+@pytest.mark.parametrize("layers", [1, 3])
+def test_block_inverse_equals_lapack(layers):
+    """invert_in_place (block Cholesky) and its packed form against numpy's LU inverse of
+    the whole matrix (ico-2; 1e-10 of the largest entry: the two differ by rounding,
+    measured 2e-14), and solve() against numpy's solve."""
+    surfaces = _surfaces(2)[-layers:]
+    system = symmetric.assemble(surfaces, SIGMAS[-layers:])
+    matrix = system.matrix
+    expected = np.linalg.inv(matrix)
+    rhs = np.random.default_rng(4).standard_normal((len(matrix), 2))
+    np.testing.assert_allclose(symmetric.solve(system, rhs), np.linalg.solve(matrix, rhs),
+                               rtol=0, atol=1e-10 * np.abs(np.linalg.solve(matrix, rhs)).max())
+    symmetric.invert_in_place(system)
+    packed = symmetric.pack_inverse(system, -1.0)
+    n = len(matrix)
+    i, j = np.triu_indices(n)
+    np.testing.assert_allclose(packed[i + j * (j + 1) // 2], -expected[i, j], rtol=0,
+                               atol=1e-6 * np.abs(expected).max())   # float32 storage
+    assert system.potential_block is None and system.current_block is None   # released
+
+
+def test_indefinite_block_is_a_geometry_error():
+    """A system whose current block is not negative definite (here from a negative skull
+    conductivity, which the model readers refuse earlier) is refused with GeometryError
+    naming the source, not inverted into nonsense."""
+    from mne_cli.errors import GeometryError
+
+    system = symmetric.assemble(_surfaces(2), (0.33, -0.0042, 0.33))
+    with pytest.raises(GeometryError, match="head-bem.fif: .*not definite"):
+        symmetric.invert_in_place(system, "head-bem.fif")
+
+
 def test_prepare_bem_model_symmetric_and_forward_refusal(tmp_path):
     """prepare_bem_model --method symmetric writes the OpenMEEG layout (packed inverse,
     solver tag) with a warning saying who reads it, and load_bem gives it back as a
