@@ -370,7 +370,7 @@ class SourceTerms:
         if r0.ndim == 1:
             flux, potential = self(r0[None])
             return flux[0], potential[0]
-        count, normal = len(r0), self.normal
+        normal = self.normal
         diff = self.points[None] - r0[:, None, None]                       # (S, t, k, 3)
         dist = np.sqrt(np.einsum("stki,stki->stk", diff, diff))
         # sigma grad v . n = [q.n / R^3 - 3 (q.R)(R.n) / R^5] / (4 pi), q = e_x, e_y, e_z
@@ -384,28 +384,87 @@ class SourceTerms:
         flux *= self.weights[None, :, :, None] / (4 * np.pi)
         # Sum over the points k of weight x phi_a(k): (S, t, q, k) @ (k, a), then (S, t, a, q).
         by_corner = (flux.transpose(0, 1, 3, 2) @ galerkin.QUADRATURE_POINTS).transpose(0, 1, 3, 2)
-        distance = np.linalg.norm(self.centroids[None] - r0[:, None], axis=2)  # (S, t)
-        near_s, near_t = np.nonzero(distance < NEAR_SOURCE * self.size[None])
+        near_s, near_t, step = self._near(r0)
         if len(near_s):
             potential[near_s, near_t] = potential_integral_gradients(
                 r0[near_s], self.corners[near_t], paired=True)
-            # The step scales with each dipole's distance to its nearest triangle.
-            closest = np.full(count, np.inf)
-            np.minimum.at(closest, near_s, distance[near_s, near_t])
-            step = 1e-5 * np.maximum(closest, 1e-6)[near_s]
-            corners = self.corners[near_t]
+            by_corner[near_s, near_t] = self._near_flux(r0[near_s], near_t, step)
+        potential /= 4 * np.pi * self.sigma
+        return self._at_vertices(by_corner), potential
+
+    def derivatives(self, r0) -> tuple[np.ndarray, np.ndarray]:
+        """d/d r0 of :meth:`__call__`'s terms: ``flux`` (S, n_vertices, 3, 3) and
+        ``potential`` (S, n_triangles, 3, 3), the last axis the coordinate of r0 (1/m).
+
+        By the degree-5 rule, differentiated analytically, on triangles farther
+        than ``NEAR_SOURCE`` sizes; on the near ones, central differences (steps
+        1e-4 of the distance to the nearest triangle) of the closed forms.
+        """
+        r0 = np.asarray(r0, np.float64)
+        count, normal = len(r0), self.normal
+        diff = self.points[None] - r0[:, None, None]                       # (S, t, k, 3)
+        dist = np.sqrt(np.einsum("stki,stki->stk", diff, diff))
+        r_n = np.einsum("stki,ti->stk", diff, normal)
+        inv3, inv5 = dist ** -3, dist ** -5
+        eye = np.eye(3)
+        outer = diff[..., :, None] * diff[..., None, :]                    # (S, t, k, q, m)
+        # d/dr0_m of (x - r0)_q / R^3 and of the flux kernel n_q/R^3 - 3 R_q (R.n)/R^5.
+        potential = np.einsum("stkqm,tk->stqm", 3 * outer * inv5[..., None, None]
+                              - eye * inv3[..., None, None], self.weights)
+        kernel = 3 * inv5[..., None, None] * (
+            normal[None, :, None, :, None] * diff[..., None, :]
+            + eye * r_n[..., None, None] + diff[..., :, None] * normal[None, :, None, None, :])
+        kernel -= 15 * outer * (r_n * inv5 / dist ** 2)[..., None, None]
+        del outer, diff
+        kernel *= self.weights[None, :, :, None, None] / (4 * np.pi)
+        by_corner = np.einsum("stkqm,ka->staqm", kernel, galerkin.QUADRATURE_POINTS)
+        del kernel
+        near_s, near_t, step = self._near(r0)
+        if len(near_s):
+            h = 10 * step
             for axis in range(3):
                 shift = np.zeros((len(near_s), 3))
-                shift[:, axis] = step
-                plus = linear_double_layer_integrals(r0[near_s] + shift, corners, paired=True)
-                minus = linear_double_layer_integrals(r0[near_s] - shift, corners, paired=True)
-                by_corner[near_s, near_t, :, axis] = ((plus - minus) / (2 * step[:, None])
-                                                      / (4 * np.pi))
-        # (V, 3 t) @ (3 t, S 3): every dipole's corner terms summed at the vertices.
-        columns = by_corner.reshape(count, -1, 3).transpose(1, 0, 2).reshape(-1, 3 * count)
-        vertex_flux = (self._gather @ columns).reshape(self.nvert, count, 3).transpose(1, 0, 2)
+                shift[:, axis] = h
+                plus, minus = r0[near_s] + shift, r0[near_s] - shift
+                corners = self.corners[near_t]
+                potential[near_s, near_t, :, axis] = (
+                    potential_integral_gradients(plus, corners, paired=True)
+                    - potential_integral_gradients(minus, corners, paired=True)) / (2 * h[:, None])
+                by_corner[near_s, near_t, :, :, axis] = (
+                    self._near_flux(plus, near_t, step) - self._near_flux(minus, near_t, step)
+                ) / (2 * h[:, None, None])
         potential /= 4 * np.pi * self.sigma
-        return vertex_flux, potential
+        flux = self._at_vertices(by_corner.reshape(count, len(self.tris), 3, 9))
+        return flux.reshape(count, self.nvert, 3, 3), potential
+
+    def _near(self, r0: np.ndarray):
+        """(source, triangle) pairs within NEAR_SOURCE sizes, and each pair's difference
+        step: 1e-5 of its source's distance to its nearest triangle."""
+        distance = np.linalg.norm(self.centroids[None] - r0[:, None], axis=2)  # (S, t)
+        near_s, near_t = np.nonzero(distance < NEAR_SOURCE * self.size[None])
+        closest = np.full(len(r0), np.inf)
+        np.minimum.at(closest, near_s, distance[near_s, near_t])
+        return near_s, near_t, 1e-5 * np.maximum(closest, 1e-6)[near_s]
+
+    def _near_flux(self, points: np.ndarray, triangles: np.ndarray, step: np.ndarray):
+        """Flux terms (P, 3 corners, 3 moments) of dipoles at ``points`` on ``triangles``:
+        central differences of the closed-form linear double layer."""
+        corners = self.corners[triangles]
+        result = np.empty((len(points), 3, 3))
+        for axis in range(3):
+            shift = np.zeros((len(points), 3))
+            shift[:, axis] = step
+            plus = linear_double_layer_integrals(points + shift, corners, paired=True)
+            minus = linear_double_layer_integrals(points - shift, corners, paired=True)
+            result[:, :, axis] = (plus - minus) / (2 * step[:, None]) / (4 * np.pi)
+        return result
+
+    def _at_vertices(self, by_corner: np.ndarray) -> np.ndarray:
+        """(S, t, 3 corners, c) corner terms summed at the vertices: (S, V, c)."""
+        count, width = len(by_corner), by_corner.shape[-1]
+        columns = by_corner.reshape(count, -1, width).transpose(1, 0, 2).reshape(
+            -1, width * count)                                              # (3 t, S c)
+        return (self._gather @ columns).reshape(self.nvert, count, width).transpose(1, 0, 2)
 
 
 def dipole_right_hand_side(system: SymmetricSystem, r0, q) -> np.ndarray:

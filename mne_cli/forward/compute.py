@@ -156,7 +156,7 @@ def compute_forward(inputs: ForwardInputs,
     device_to_frame = dev_head_t.then(head_to_frame) if meg_chs else None
     _check_geometry(inputs, sensors, meg_chs, device_to_frame, mri_to_frame.inverse())
     if is_bem and inputs.conductor.solver == "openmeeg":
-        evaluate, analytic = _symmetric_evaluator(inputs, sensors, mri_to_frame), None
+        evaluate, analytic = _symmetric_evaluator(inputs, sensors, mri_to_frame)
     elif is_bem:
         evaluate, analytic = _bem_evaluator(inputs, sensors, mri_to_frame)
     else:
@@ -380,8 +380,9 @@ def _symmetric_evaluator(inputs: ForwardInputs, sensors: dict[str, SensorSet],
                          mri_to_frame: Transform):
     """Gains at any source positions with a symmetric-BEM solution (OpenMEEG layout).
 
-    One transfer matrix for all channels (:mod:`.symmetric_fields`); the
-    position derivatives of --grad come from central differences.
+    One transfer matrix for all channels (:mod:`.symmetric_fields`). Returns
+    ``evaluate(rr, progress)`` and ``derivatives(rr, progress)`` (analytic
+    position derivatives of the source terms and of the primary field).
     """
     from . import symmetric_fields
 
@@ -394,23 +395,34 @@ def _symmetric_evaluator(inputs: ForwardInputs, sensors: dict[str, SensorSet],
     rotation = frame_to_mri.matrix[:3, :3]
     terms = symmetric_fields.brain_source_terms(solution)
 
-    def evaluate(rr: np.ndarray, progress: Progress) -> Gains:
-        whole = np.empty((len(transfer), 3 * len(rr)))
+    def by_chunks(rr: np.ndarray, per_source: int, compute, progress: Progress, primary):
+        """``compute(sources in MRI)`` chunk by chunk on the worker threads, by modality."""
+        whole = np.empty((len(transfer), per_source * len(rr)))
         in_mri = frame_to_mri.apply(rr)
-        step = max(1, _SOURCE_TRIANGLE_PAIRS // len(terms.tris))
+        step = max(1, _SOURCE_TRIANGLE_PAIRS // (len(terms.tris) * per_source // 3))
 
         def chunk(sources: slice) -> None:
-            whole[:, 3 * sources.start:3 * sources.stop] = symmetric_fields.gains(
-                in_mri[sources], transfer, solution, rotation, terms)
+            whole[:, per_source * sources.start:per_source * sources.stop] = compute(
+                in_mri[sources])
 
         thread_map(chunk, slices(len(rr), step),
                    lambda sources: progress.advance(sources.stop - sources.start))
         result = _by_modality(whole, sizes)
         if "meg" in result:
-            result["meg"] += bem_fields.primary_meg_gain(rr, sensors["meg"])
+            result["meg"] += primary(rr, sensors["meg"])
         return result
 
-    return evaluate
+    def evaluate(rr: np.ndarray, progress: Progress) -> Gains:
+        return by_chunks(rr, 3, lambda sources: symmetric_fields.gains(
+            sources, transfer, solution, rotation, terms), progress,
+            bem_fields.primary_meg_gain)
+
+    def derivatives(rr: np.ndarray, progress: Progress) -> Gains:
+        return by_chunks(rr, 9, lambda sources: symmetric_fields.gain_derivatives(
+            sources, transfer, solution, rotation, terms), progress,
+            bem_fields.primary_meg_gain_derivatives)
+
+    return evaluate, derivatives
 
 
 def _channel_rows(sensors: dict[str, SensorSet], frame_to_mri: Transform, meg_rows, eeg_rows):

@@ -19,6 +19,9 @@ T = C H^-1 (channels x unknowns) serves all sources: gain = T b.
   curl, and int_T 1/|x - y| the closed form near the sensor and the
   degree-5 rule farther; plus the primary field of the dipole, as for every
   BEM.
+
+Position derivatives (``--grad``) go through the same transfer matrix, from
+the derivatives of the source terms (:meth:`SourceTerms.derivatives`).
 """
 
 from __future__ import annotations
@@ -124,6 +127,22 @@ def gains(sources: np.ndarray, transfer_matrix: np.ndarray, solution: BemSolutio
     if on_current is not None:
         values -= on_current @ pot.transpose(1, 0, 2).reshape(pot.shape[1], -1)
     values = values.reshape(len(values), len(sources), 3) @ rotation
+    return values.reshape(len(values), -1)
+
+
+def gain_derivatives(sources: np.ndarray, transfer_matrix: np.ndarray, solution: BemSolution,
+                     rotation: np.ndarray, terms: SourceTerms) -> np.ndarray:
+    """(nchan, 9 nsrc): d gain / d source position, column 9k + 3i + j for moment i and
+    coordinate j of the computation frame (``rotation`` as in :func:`gains`)."""
+    potential, current = layout(solution)
+    flux, pot = terms.derivatives(sources)              # (S, V, 3, 3), (S, T, 3, 3)
+    values = transfer_matrix[:, potential[0]] @ flux.transpose(1, 0, 2, 3).reshape(
+        flux.shape[1], -1)
+    if current:
+        values -= transfer_matrix[:, current[0]] @ pot.transpose(1, 0, 2, 3).reshape(
+            pot.shape[1], -1)
+    # Both the moment and the coordinate axes turn from MRI axes to the frame's.
+    values = rotation.T @ values.reshape(len(values), len(sources), 3, 3) @ rotation
     return values.reshape(len(values), -1)
 
 
