@@ -405,20 +405,28 @@ class SourceTerms:
         diff = self.points[None] - r0[:, None, None]                       # (S, t, k, 3)
         dist = np.sqrt(np.einsum("stki,stki->stk", diff, diff))
         r_n = np.einsum("stki,ti->stk", diff, normal)
-        inv3, inv5 = dist ** -3, dist ** -5
+        inv5 = dist ** -5
         eye = np.eye(3)
-        outer = diff[..., :, None] * diff[..., None, :]                    # (S, t, k, q, m)
-        # d/dr0_m of (x - r0)_q / R^3 and of the flux kernel n_q/R^3 - 3 R_q (R.n)/R^5.
-        potential = np.einsum("stkqm,tk->stqm", 3 * outer * inv5[..., None, None]
-                              - eye * inv3[..., None, None], self.weights)
-        kernel = 3 * inv5[..., None, None] * (
-            normal[None, :, None, :, None] * diff[..., None, :]
-            + eye * r_n[..., None, None] + diff[..., :, None] * normal[None, :, None, None, :])
-        kernel -= 15 * outer * (r_n * inv5 / dist ** 2)[..., None, None]
-        del outer, diff
-        kernel *= self.weights[None, :, :, None, None] / (4 * np.pi)
-        by_corner = np.einsum("stkqm,ka->staqm", kernel, galerkin.QUADRATURE_POINTS)
-        del kernel
+        # d/dr0_m of (x - r0)_q / R^3: 3 R_q R_m / R^5 - delta_qm / R^3, summed with the weights.
+        potential = 3 * (diff * (inv5 * self.weights)[..., None]).transpose(0, 1, 3, 2) @ diff
+        potential -= np.einsum("stk,tk->st", dist ** -3, self.weights)[..., None, None] * eye
+        # d/dr0_m of the flux kernel n_q/R^3 - 3 R_q (R.n)/R^5:
+        #   3 (n_q R_m + delta_qm R.n + R_q n_m) / R^5 - 15 R_q R_m (R.n) / R^7,
+        # summed with weight x phi_a per corner a: by products over the points k.
+        corner_weights = (self.weights[:, :, None] * galerkin.QUADRATURE_POINTS[None]
+                          / (4 * np.pi))                                    # (t, k, a)
+        along = (diff * inv5[..., None]).transpose(0, 1, 3, 2) @ corner_weights  # (S, t, m, a)
+        scalar = (inv5 * r_n)[:, :, None, :] @ corner_weights                  # (S, t, 1, a)
+        steep = diff * (inv5 * r_n / dist ** 2)[..., None]
+        by_corner = np.empty((count, len(self.tris), 3, 3, 3))                 # (S, t, a, q, m)
+        for a in range(3):
+            weighted = (steep * corner_weights[None, :, :, a, None]).transpose(0, 1, 3, 2)
+            along_a = along[..., a]                                             # (S, t, 3)
+            by_corner[:, :, a] = (3 * (normal[None, :, :, None] * along_a[:, :, None, :]
+                                       + along_a[:, :, :, None] * normal[None, :, None, :])
+                                  + 3 * scalar[:, :, 0, a, None, None] * eye
+                                  - 15 * weighted @ diff)
+        del diff, steep
         near_s, near_t, step = self._near(r0)
         if len(near_s):
             h = 10 * step
