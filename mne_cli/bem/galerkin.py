@@ -31,7 +31,7 @@ import numpy as np
 import scipy.sparse
 from scipy.spatial import cKDTree
 
-from ..geometry.surface import triangle_normals
+from ..geometry.surface import squared_distances, triangle_normals
 from ..geometry.triangle_integrals import (
     linear_double_layer_integrals,
     potential_and_double_layer_integrals,
@@ -234,11 +234,8 @@ class _Layout:
     def far_distances(self, block: slice) -> np.ndarray:
         """|x - y| (c r, T_B r) between the far-rule points of a block and of the trial
         surface, in place from one matrix product."""
-        x = self.test_far_points[block].reshape(-1, 3)
-        out = x @ self._trial_flat.T
-        out *= -2.0
-        out += np.einsum("ki,ki->k", x, x)[:, None]
-        out += self._trial_sq[None, :]
+        out = squared_distances(self.test_far_points[block].reshape(-1, 3), self._trial_flat,
+                                self._trial_sq)
         np.maximum(out, 1e-12, out=out)   # near pairs (replaced) may round to <= 0
         return np.sqrt(out, out=out)
 

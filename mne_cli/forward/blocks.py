@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
+from ..geometry.surface import squared_distances
 from ..parallel import thread_map
 from .sensors import SensorSet
 
@@ -53,10 +54,7 @@ def inverse_cubed_distances(points: np.ndarray, targets: np.ndarray) -> np.ndarr
     points are centimetres from sources and BEM nodes, so the cancellation
     costs only a few ulps.
     """
-    dist = points @ targets.T
-    dist *= -2
-    dist += np.einsum("pi,pi->p", points, points)[:, None]
-    dist += np.einsum("ti,ti->t", targets, targets)[None, :]
+    dist = squared_distances(points, targets)
     dist *= np.sqrt(dist)
     return np.reciprocal(dist, out=dist)
 

@@ -31,6 +31,7 @@ from scipy.spatial import cKDTree
 
 from ..bem import galerkin
 from ..bem.symmetric import SourceTerms, packed_product
+from ..geometry.surface import squared_distances
 from ..geometry.triangle_integrals import potential_integrals
 from ..objects import BemSolution
 from .sensors import SensorSet
@@ -82,10 +83,7 @@ def _potential_integrals(points: np.ndarray, rr: np.ndarray, tris: np.ndarray) -
     step = max(1, _CHUNK_PAIRS // len(flat))
     for start in range(0, len(points), step):
         x = points[start:start + step]
-        inverse = x @ flat.T                                           # 1/R by one product
-        inverse *= -2.0
-        inverse += np.einsum("ki,ki->k", x, x)[:, None]
-        inverse += flat_sq[None]
+        inverse = squared_distances(x, flat, flat_sq)                  # 1/R by one product
         np.maximum(inverse, 1e-30, out=inverse)      # near pairs (replaced) may round to <= 0
         np.sqrt(inverse, out=inverse)
         np.reciprocal(inverse, out=inverse)

@@ -76,6 +76,25 @@ def edge_multiplicity(tris: np.ndarray, nvert: int):
     return matrix
 
 
+def squared_distances(points: np.ndarray, targets: np.ndarray,
+                      targets_sq: np.ndarray | None = None) -> np.ndarray:
+    """|p - t|^2 for every pair, (npoints, ntargets), in the dtype of the inputs.
+
+    Expanded into |p|^2 + |t|^2 - 2 p.t: one matrix product and three
+    passes, in place. The expansion loses digits when the distance is small
+    against the coordinates (work in centred coordinates, keep the pairs
+    apart, or replace the close ones), and can round to small negative
+    values there. ``targets_sq``: the |t|^2, when computed once for many calls.
+    """
+    if targets_sq is None:
+        targets_sq = np.einsum("ti,ti->t", targets, targets)
+    result = points @ targets.T
+    result *= -2
+    result += np.einsum("pi,pi->p", points, points)[:, None]
+    result += targets_sq[None, :]
+    return result
+
+
 def distance_to_surface(points: np.ndarray, rr: np.ndarray, tris: np.ndarray) -> np.ndarray:
     """Shortest distance from each point to a triangulated surface, shape (k,).
 
