@@ -96,6 +96,22 @@ class SymmetricSystem:
         return full
 
 
+def unknown_slices(surfaces) -> tuple[list[slice], list[slice]]:
+    """Where each surface's unknowns lie: the potentials (its vertices) of every surface,
+    then the currents (its triangles) of all but the outermost.
+
+    ``surfaces``: (rr, tris) pairs, innermost first (OpenMEEG's order).
+    """
+    potential, current, start = [], [], 0
+    for rr, _ in surfaces:
+        potential.append(slice(start, start + len(rr)))
+        start += len(rr)
+    for _, tris in surfaces[:-1]:
+        current.append(slice(start, start + len(tris)))
+        start += len(tris)
+    return potential, current
+
+
 def assemble(surfaces, sigmas, progress: Progress = SILENT) -> SymmetricSystem:
     """The symmetric system of nested surfaces (innermost first) and their conductivities.
 
@@ -107,16 +123,12 @@ def assemble(surfaces, sigmas, progress: Progress = SILENT) -> SymmetricSystem:
     """
     count = len(surfaces)
     sigma = np.append(np.asarray(sigmas, np.float64), 0.0)      # sigma_{n+1} = 0
-    potential, current, start = [], [], 0
-    for rr, _ in surfaces:
-        potential.append(slice(start, start + len(rr)))
-        start += len(rr)
-    n_v, start = start, 0
-    for _, tris in surfaces[:-1]:
-        current.append(slice(start, start + len(tris)))
-        start += len(tris)
-    a_block, c_block = _zeros((n_v, n_v)), _zeros((start, start))
-    coupling = _zeros((start, n_v))
+    potential, unknowns = unknown_slices(surfaces)
+    n_v = potential[-1].stop
+    current = [slice(c.start - n_v, c.stop - n_v) for c in unknowns]   # within the C block
+    n_p = current[-1].stop if current else 0
+    a_block, c_block = _zeros((n_v, n_v)), _zeros((n_p, n_p))
+    coupling = _zeros((n_p, n_v))
     # The surface pairs whose operators the system needs: S for j = i, i + 1,
     # D (P0 on S_i, P1 on S_j) for i < n and |i - j| <= 1; each pair's are
     # computed together and added where they belong.
@@ -136,9 +148,8 @@ def assemble(surfaces, sigmas, progress: Progress = SILENT) -> SymmetricSystem:
     # Deflation (OpenMEEG's): constants on every surface solve the homogeneous system.
     outer = potential[-1]
     a_block[outer, outer] += a_block[outer.start, outer.start] / (outer.stop - outer.start)
-    current = [slice(n_v + c.start, n_v + c.stop) for c in current]
     return SymmetricSystem(list(surfaces), sigma[:-1], a_block, coupling, c_block, potential,
-                           current)
+                           unknowns)
 
 
 def _add_pair(surfaces, sigma, i: int, j: int, want_single: bool, want_double: bool, blocks,

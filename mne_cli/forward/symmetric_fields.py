@@ -30,7 +30,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from ..bem import galerkin
-from ..bem.symmetric import SourceTerms, packed_product
+from ..bem.symmetric import SourceTerms, packed_product, unknown_slices
 from ..geometry.surface import squared_distances
 from ..geometry.triangle_integrals import potential_integrals
 from ..objects import BemSolution
@@ -46,15 +46,7 @@ _CHUNK_PAIRS = 2_000_000
 
 def layout(solution: BemSolution) -> tuple[list[slice], list[slice]]:
     """Potential and current slices of the unknowns, per surface innermost first."""
-    inner_first = solution.surfaces[::-1]
-    potential, current, start = [], [], 0
-    for surface in inner_first:
-        potential.append(slice(start, start + len(surface.rr)))
-        start += len(surface.rr)
-    for surface in inner_first[:-1]:
-        current.append(slice(start, start + len(surface.tris)))
-        start += len(surface.tris)
-    return potential, current
+    return unknown_slices([(s.rr, s.tris) for s in solution.surfaces[::-1]])
 
 
 def meg_rows(solution: BemSolution, sensors: SensorSet) -> np.ndarray:
