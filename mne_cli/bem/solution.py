@@ -286,7 +286,7 @@ def _packed_inverse_by_solves(system, source: str) -> np.ndarray:
     from . import symmetric
 
     matrix = system.matrix
-    del system.potential_block, system.coupling, system.current_block
+    system.potential_block = system.coupling = system.current_block = None   # freed
     matrix *= -1.0
     n = len(matrix)
     packed = np.empty(n * (n + 1) // 2, np.float32)
